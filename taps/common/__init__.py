@@ -1,0 +1,1 @@
+"""The shared base of the taps: settings, auth, retries, pagination, redaction, sandbox."""

@@ -1,0 +1,264 @@
+"""One paginator per pagination style of the contract.
+
+A stream declares a paginator *template* as a class attribute, e.g.
+``paginator = PageNumberPaginator(page_size=20)``; every run takes a fresh copy bound to
+the stream's records path (`new`). Each paginator both reads the next token from a
+response (the SDK's `get_next` / `has_more`) and writes the current token into the next
+request (`apply`), so streams never handle paging parameters themselves.
+
+`stop_condition`, when set, ends paging after the current page: the base stream uses it
+for newest-first incremental streams once a page reaches below the bookmark.
+"""
+
+from __future__ import annotations
+
+import copy
+import typing as t
+
+from singer_sdk.pagination import BaseAPIPaginator
+
+from taps.common.records import RecordsPath, json_body
+
+if t.TYPE_CHECKING:
+    import requests
+    from singer_sdk.streams.rest import HTTPRequest
+
+T = t.TypeVar("T")
+
+
+def _dig(body: t.Any, path: str) -> t.Any:
+    """`body` at a dotted path, or None where any step is missing."""
+    node = body
+    for key in path.split("."):
+        if not isinstance(node, dict):
+            return None
+        node = node.get(key)
+    return node
+
+
+class Paginator(BaseAPIPaginator[T]):
+    """Base of the contract paginators: a template that makes per-run copies."""
+
+    #: Record fields that are paging metadata and are removed from records.
+    metadata_fields: tuple[str, ...] = ()
+
+    def __init__(self, start_value: T) -> None:
+        super().__init__(start_value)
+        self.records: RecordsPath | None = None
+        self.stop_condition: t.Callable[[requests.Response], bool] | None = None
+
+    def new(
+        self,
+        records: RecordsPath,
+        stop_condition: t.Callable[[requests.Response], bool] | None = None,
+    ) -> t.Self:
+        """A fresh paginator for one run over one endpoint."""
+        fresh = copy.copy(self)
+        fresh.records = records
+        fresh.stop_condition = stop_condition
+        return fresh
+
+    def page_records(self, response: requests.Response) -> list[t.Any]:
+        """The records of `response` (as the stream sees them before filtering)."""
+        assert self.records is not None, "call new() before paging"
+        return self.records.extract(json_body(response))
+
+    def advance(self, response: requests.Response) -> None:
+        """Advance, unless the stop condition ends paging here."""
+        if self.stop_condition is not None and self.stop_condition(response):
+            self._page_count += 1
+            self._finished = True
+            return
+        super().advance(response)
+
+    def apply(self, request: HTTPRequest, token: T | None) -> None:
+        """Write `token` (the current page value) into `request`."""
+        raise NotImplementedError
+
+
+class PageNumberPaginator(Paginator[int]):
+    """`page=1, 2, …`; the last page is the first one shorter than `page_size`."""
+
+    def __init__(self, page_size: int, param: str = "page", start: int = 1) -> None:
+        super().__init__(start)
+        self.page_size = page_size
+        self.param = param
+
+    def has_more(self, response: requests.Response) -> bool:
+        return len(self.page_records(response)) >= self.page_size
+
+    def get_next(self, response: requests.Response) -> int | None:
+        return self._value + 1
+
+    def apply(self, request: HTTPRequest, token: int | None) -> None:
+        request.params[self.param] = token
+
+
+class OffsetPaginator(Paginator[int]):
+    """`limit=<n>&offset=<k>` from 0; the last page is shorter than `limit`.
+
+    A last page that is exactly full is followed by one empty page, which ends paging
+    without losing or repeating a record.
+    """
+
+    def __init__(
+        self, limit: int, limit_param: str = "limit", offset_param: str = "offset"
+    ) -> None:
+        super().__init__(0)
+        self.limit = limit
+        self.limit_param = limit_param
+        self.offset_param = offset_param
+
+    def has_more(self, response: requests.Response) -> bool:
+        return len(self.page_records(response)) >= self.limit
+
+    def get_next(self, response: requests.Response) -> int | None:
+        return self._value + self.limit
+
+    def apply(self, request: HTTPRequest, token: int | None) -> None:
+        request.params[self.limit_param] = self.limit
+        request.params[self.offset_param] = token or 0
+
+
+class StartCursorPaginator(Paginator[int]):
+    """`start=<n>&limit=<l>`, continued from `additional_data.pagination.next_start`."""
+
+    def __init__(
+        self, limit: int = 50, pagination_path: str = "additional_data.pagination"
+    ) -> None:
+        super().__init__(0)
+        self.limit = limit
+        self.pagination_path = pagination_path
+
+    def _pagination(self, response: requests.Response) -> dict:
+        return _dig(json_body(response), self.pagination_path) or {}
+
+    def has_more(self, response: requests.Response) -> bool:
+        return bool(self._pagination(response).get("more_items_in_collection"))
+
+    def get_next(self, response: requests.Response) -> int | None:
+        return self._pagination(response).get("next_start")
+
+    def apply(self, request: HTTPRequest, token: int | None) -> None:
+        request.params["start"] = token or 0
+        request.params["limit"] = self.limit
+
+
+class NextCursorPaginator(Paginator[str | None]):
+    """An opaque cursor at `path` in the body, sent back as query parameter `param`."""
+
+    def __init__(self, param: str = "next", path: str = "pages.next") -> None:
+        super().__init__(None)
+        self.param = param
+        self.path = path
+
+    def get_next(self, response: requests.Response) -> str | None:
+        return _dig(json_body(response), self.path) or None
+
+    def apply(self, request: HTTPRequest, token: str | None) -> None:
+        if token:
+            request.params[self.param] = token
+
+
+class ScrollPaginator(Paginator[str | None]):
+    """Scroll: send the body's `scroll_param` back until a page has no records.
+
+    A scroll id may legitimately repeat from page to page, so unlike the SDK's paginators
+    an unchanged token is not treated as a loop.
+    """
+
+    def __init__(self, param: str = "scroll_param", path: str = "scroll_param") -> None:
+        super().__init__(None)
+        self.param = param
+        self.path = path
+
+    def has_more(self, response: requests.Response) -> bool:
+        return bool(self.page_records(response))
+
+    def get_next(self, response: requests.Response) -> str | None:
+        return _dig(json_body(response), self.path) or None
+
+    def advance(self, response: requests.Response) -> None:
+        self._page_count += 1
+        token = self.get_next(response) if self.has_more(response) else None
+        if token is None or (self.stop_condition and self.stop_condition(response)):
+            self._finished = True
+        else:
+            self._value = token
+
+    def apply(self, request: HTTPRequest, token: str | None) -> None:
+        if token:
+            request.params[self.param] = token
+
+
+class BodyCursorPaginator(Paginator[str | None]):
+    """Search pagination in a POST body.
+
+    The body gets ``"pagination": {"per_page": n}`` and, after the first page,
+    ``"starting_after": <pages.next.starting_after>``; paging stops when `pages.next`
+    is absent.
+    """
+
+    def __init__(
+        self,
+        per_page: int = 150,
+        path: str = "pages.next.starting_after",
+        body_key: str = "pagination",
+    ) -> None:
+        super().__init__(None)
+        self.per_page = per_page
+        self.path = path
+        self.body_key = body_key
+
+    def get_next(self, response: requests.Response) -> str | None:
+        return _dig(json_body(response), self.path) or None
+
+    def apply(self, request: HTTPRequest, token: str | None) -> None:
+        body = dict(request.data or {})  # type: ignore[arg-type]
+        pagination = {"per_page": self.per_page}
+        if token:
+            pagination["starting_after"] = token
+        body[self.body_key] = pagination
+        request.data = body
+
+
+class RecordCursorPaginator(Paginator[str | None]):
+    """`page_size=<n>`, then `cursor=<c>` from the `cursor` of the page's last record.
+
+    Stops at an empty page or when the last record carries no cursor. The cursor field
+    is paging metadata: the base stream removes it from every record.
+    """
+
+    def __init__(self, page_size: int = 100, field: str = "cursor", param: str = "cursor") -> None:
+        super().__init__(None)
+        self.page_size = page_size
+        self.field = field
+        self.param = param
+        self.metadata_fields = (field,)
+
+    def get_next(self, response: requests.Response) -> str | None:
+        records = self.page_records(response)
+        if not records or not isinstance(records[-1], dict):
+            return None
+        return records[-1].get(self.field) or None
+
+    def apply(self, request: HTTPRequest, token: str | None) -> None:
+        request.params["page_size"] = self.page_size
+        if token:
+            request.params[self.param] = token
+
+
+class SinglePagePaginator(Paginator[None]):
+    """One request, no paging parameters."""
+
+    def __init__(self) -> None:
+        super().__init__(None)
+
+    def has_more(self, response: requests.Response) -> bool:
+        return False
+
+    def get_next(self, response: requests.Response) -> None:
+        return None
+
+    def apply(self, request: HTTPRequest, token: None) -> None:
+        pass

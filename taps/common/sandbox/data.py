@@ -1,0 +1,73 @@
+"""Deterministic synthetic data helpers for the sandboxes.
+
+Everything derives from a seeded `random.Random`, so the same seed and volume give the
+same records on every machine, and timestamps count from a fixed epoch, not the clock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import uuid
+
+#: 2024-01-01T00:00:00Z: synthetic timestamps count from here.
+EPOCH = 1_704_067_200
+
+WORDS = [
+    "alpha",
+    "bravo",
+    "charlie",
+    "delta",
+    "echo",
+    "foxtrot",
+    "golf",
+    "hotel",
+    "india",
+    "juliet",
+    "kilo",
+    "lima",
+    "mike",
+    "november",
+    "oscar",
+    "papa",
+    "quebec",
+    "romeo",
+    "sierra",
+    "tango",
+    "uniform",
+    "victor",
+    "whiskey",
+    "xray",
+    "yankee",
+    "zulu",
+]
+
+
+def rng(seed: int, name: str) -> random.Random:
+    """An independent random stream per (seed, table name)."""
+    return random.Random(f"{seed}:{name}")
+
+
+def words(r: random.Random, n: int = 2) -> str:
+    """`n` random words joined by spaces."""
+    return " ".join(r.choice(WORDS) for _ in range(n))
+
+
+def uid(r: random.Random) -> str:
+    """A deterministic UUID4 string."""
+    return str(uuid.UUID(int=r.getrandbits(128), version=4))
+
+
+def iso(ts: int) -> str:
+    """Unix seconds as ISO 8601 UTC (`2024-01-01T00:00:00Z`)."""
+    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def sql_time(ts: int) -> str:
+    """Unix seconds as `YYYY-MM-DD HH:MM:SS` UTC."""
+    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def email(r: random.Random, domain: str = "example.com") -> str:
+    """A synthetic e-mail address."""
+    return f"{r.choice(WORDS)}.{r.choice(WORDS)}{r.randrange(1000)}@{domain}"

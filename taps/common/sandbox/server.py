@@ -1,0 +1,316 @@
+"""The sandbox HTTP server: a synthetic API on 127.0.0.1, with fault injection.
+
+A `SandboxAPI` subclass describes one API: its credentials, its routes (methods marked
+with `@route`) and its deterministic data. `SandboxServer` serves it over real HTTP/1.1
+with keep-alive on a free port, records every request it receives, and injects faults
+switched on per path (`inject`) so tests exercise the taps' retry and error handling
+against a real socket.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import threading
+import time
+import typing as t
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl, urlsplit
+
+import msgspec
+
+_encode = msgspec.json.Encoder().encode
+
+
+@dataclass
+class Request:
+    """One request as the API sees it."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]  # lower-case names
+    body: t.Any = None
+
+
+@dataclass
+class Response:
+    """What a route returns: a JSON body, a status and extra headers."""
+
+    body: t.Any = None
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+Handler = t.Callable[..., Response]
+
+
+def route(method: str, pattern: str) -> t.Callable[[Handler], Handler]:
+    """Mark an API method as the handler of `method pattern` (`{name}` captures a segment)."""
+
+    def mark(func: Handler) -> Handler:
+        func.__dict__.setdefault("_routes", []).append((method.upper(), pattern))
+        return func
+
+    return mark
+
+
+class SandboxAPI:
+    """Base of each API's sandbox: routing, authentication and error shapes.
+
+    Subclasses set `credentials` (setting name → the value this sandbox accepts),
+    implement `authorized`, and give each route a method decorated with `@route`
+    that takes the `Request` (and path captures as keyword arguments).
+    """
+
+    #: Human name of the API, for logs.
+    title = "API"
+    #: Setting name → accepted value. The tap uses these in sandbox mode.
+    credentials: t.ClassVar[dict[str, str]] = {}
+    #: Default volume of the main streams (the `--records` scale).
+    default_records = 1000
+
+    def __init__(self, records: int | None = None, seed: int = 0) -> None:
+        self.records = self.default_records if records is None else records
+        self.seed = seed
+        self.lock = threading.RLock()
+        self._routes: list[tuple[str, re.Pattern[str], Handler]] = []
+        for name in dir(type(self)):
+            func = getattr(type(self), name)
+            for method, pattern in getattr(func, "_routes", ()):
+                regex = re.sub(r"\\{(\w+)\\}", r"(?P<\1>[^/]+)", re.escape(pattern))
+                self._routes.append((method, re.compile(f"^{regex}$"), getattr(self, name)))
+
+    def authorized(self, request: Request) -> bool:
+        """Whether the request carries this API's credential."""
+        return True
+
+    def error(self, status: int, message: str) -> Response:
+        """An error response in this API's shape."""
+        return Response({"error": message}, status)
+
+    def expected_counts(self) -> dict[str, int]:
+        """Stream name → records a full sync (no start_date) reads from this data."""
+        raise NotImplementedError
+
+    def handle(self, request: Request) -> Response:
+        """Route one request."""
+        matched_path = False
+        for method, regex, handler in self._routes:
+            match = regex.match(request.path)
+            if not match:
+                continue
+            matched_path = True
+            if method != request.method:
+                continue
+            if not self.authorized(request):
+                return self.error(401, "Unauthorized: the credential was rejected")
+            with self.lock:
+                return handler(request, **match.groupdict())
+        if matched_path:
+            return self.error(405, f"Method {request.method} not allowed")
+        return self.error(404, f"No route for {request.path}")
+
+
+@dataclass
+class Fault:
+    """A fault served instead of (or before) the normal response.
+
+    kinds: ``status`` (an HTTP error with optional ``retry_after``), ``drop`` (close the
+    connection without answering), ``bad_json`` (a 200 whose body is not JSON),
+    ``body`` (a 200 with the given JSON body, e.g. a null or missing container),
+    ``slow`` (wait ``delay`` seconds, then answer normally).
+    """
+
+    kind: str
+    path: str  # exact path or fnmatch pattern
+    method: str | None = None
+    times: int = 1  # how many requests it hits; -1 = every one
+    status: int = 500
+    retry_after: int | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+    body: t.Any = None
+    hits: int = 0
+
+    def matches(self, request: Request) -> bool:
+        return (
+            self.times != 0
+            and (self.method is None or self.method == request.method)
+            and (self.path == request.path or fnmatchcase(request.path, self.path))
+        )
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+    sandbox: SandboxServer
+
+
+class _RequestHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # with keep-alive, Nagle costs ~48 ms a request
+    server: _HTTPServer
+
+    def log_message(self, format: str, *args: t.Any) -> None:
+        pass  # quiet: tests and benchmarks read the tap's output, not the server's
+
+    def do_GET(self) -> None:
+        self._serve()
+
+    def do_POST(self) -> None:
+        self._serve()
+
+    def _serve(self) -> None:
+        sandbox = self.server.sandbox
+        url = urlsplit(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            self._send(Response({"error": "request body is not JSON"}, 400))
+            return
+        request = Request(
+            method=self.command,
+            path=url.path,
+            query=dict(parse_qsl(url.query, keep_blank_values=True)),
+            headers={k.lower(): v for k, v in self.headers.items()},
+            body=body,
+        )
+        sandbox.record(request)
+        if sandbox.latency:
+            time.sleep(sandbox.latency)
+        fault = sandbox.take_fault(request)
+        if fault is not None:
+            if fault.kind == "drop":
+                self.close_connection = True
+                self.connection.shutdown(socket.SHUT_RDWR)
+                return
+            if fault.kind == "slow":
+                time.sleep(fault.delay)
+            elif fault.kind == "bad_json":
+                self._send_raw(200, b"<html>Service temporarily unavailable</html>", "text/html")
+                return
+            elif fault.kind == "body":
+                self._send(Response(fault.body, 200, dict(fault.headers)))
+                return
+            elif fault.kind == "status":
+                headers = dict(fault.headers)
+                if fault.retry_after is not None:
+                    headers["Retry-After"] = str(fault.retry_after)
+                self._send(sandbox.api.error(fault.status, "injected fault"), headers)
+                return
+        try:
+            response = sandbox.api.handle(request)
+        except Exception as exc:  # a bug in a sandbox route: answer 500, keep serving
+            response = Response({"error": f"sandbox error: {exc!r}"}, 500)
+        self._send(response)
+
+    def _send(self, response: Response, extra_headers: dict[str, str] | None = None) -> None:
+        headers = {**response.headers, **(extra_headers or {})}
+        self._send_raw(response.status, _encode(response.body), "application/json", headers)
+
+    def _send_raw(
+        self,
+        status: int,
+        payload: bytes,
+        content_type: str,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(payload)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(payload)
+
+
+class SandboxServer:
+    """Serves a `SandboxAPI` on 127.0.0.1 in a background thread."""
+
+    def __init__(self, api: SandboxAPI, port: int = 0, latency_ms: float = 0) -> None:
+        self.api = api
+        self.latency = latency_ms / 1000
+        self.requests: list[Request] = []
+        self.keep_log = True  # record requests (tests); off for long benchmark runs
+        self._faults: list[Fault] = []
+        self._lock = threading.Lock()
+        self._httpd = _HTTPServer(("127.0.0.1", port), _RequestHandler)
+        self._httpd.sandbox = self
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        """Base URL of the API (what a tap takes as `api_url`)."""
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> SandboxServer:
+        """Serve in a daemon thread; returns self."""
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._httpd.serve_forever,
+                kwargs={"poll_interval": 0.1},
+                name=f"sandbox-{self.api.title}",
+                daemon=True,
+            )
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and close the socket."""
+        if self._thread is not None:
+            self._httpd.shutdown()
+            self._thread.join()
+            self._thread = None
+        self._httpd.server_close()
+
+    def __enter__(self) -> SandboxServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def inject(self, path: str, kind: str = "status", **options: t.Any) -> Fault:
+        """Switch on a fault for requests to `path` (see `Fault`)."""
+        fault = Fault(kind=kind, path=path, **options)
+        with self._lock:
+            self._faults.append(fault)
+        return fault
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def take_fault(self, request: Request) -> Fault | None:
+        """The first active fault for `request`, counted as used."""
+        with self._lock:
+            for fault in self._faults:
+                if fault.matches(request):
+                    fault.hits += 1
+                    if fault.times > 0:
+                        fault.times -= 1
+                    return fault
+        return None
+
+    def record(self, request: Request) -> None:
+        if not self.keep_log:
+            return
+        with self._lock:
+            self.requests.append(request)
+
+    def requests_to(self, path: str, method: str | None = None) -> list[Request]:
+        """Requests received for `path` (exact or fnmatch pattern)."""
+        with self._lock:
+            return [
+                r
+                for r in self.requests
+                if (method is None or r.method == method)
+                and (r.path == path or fnmatchcase(r.path, path))
+            ]

@@ -1,0 +1,335 @@
+"""The base REST stream every tap's streams derive from.
+
+It holds everything the contract makes common to the five APIs, so a tap's stream is a
+declaration (path, records path, paginator, keys, replication key):
+
+- retries of 429/500/502/503/504, connection errors and time-outs, at most `max_retries`,
+  waiting `backoff_factor * 2**(n-1)` s (plus < 1 s jitter), or `Retry-After` when given;
+- 401/403 end the run at once with a message naming the credential setting; other 4xx
+  are not retried; a child's 404 (deleted parent) skips that parent with a warning;
+- bodies that are not JSON, or lack the records' container, end the run with a message
+  naming stream and path; a `null` container is an empty page;
+- optional rate-limit pacing on `X-RateLimit-Remaining` / `X-RateLimit-Reset`;
+- client-side incremental filtering for APIs without a server-side time filter, with
+  early stop for newest-first endpoints;
+- messages that never carry a secret (URLs are shown as method and path only).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import random
+import time
+import typing as t
+from email.utils import parsedate_to_datetime
+from functools import cached_property
+from http import HTTPStatus
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import backoff
+import requests
+from singer_sdk import RESTStream
+from singer_sdk.exceptions import RetriableAPIError
+from singer_sdk.helpers._typing import is_datetime_type, is_integer_type
+
+from taps.common.errors import (
+    BadResponseBodyError,
+    CredentialRejectedError,
+    ParentNotFoundError,
+    RequestFailedError,
+)
+from taps.common.pagination import Paginator, SinglePagePaginator
+from taps.common.records import BadResponseError, RecordsPath, json_body
+from taps.common.redaction import redact
+from taps.common.settings import parse_datetime
+
+if t.TYPE_CHECKING:
+    from backoff.types import Details
+    from singer_sdk.helpers.types import Context
+    from singer_sdk.streams.rest import HTTPRequest, PageContext
+
+    from taps.common.tap import BaseTap
+
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+AUTH_STATUSES = frozenset({401, 403})
+NETWORK_ERRORS = (
+    ConnectionResetError,
+    requests.exceptions.ConnectionError,
+    requests.exceptions.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.ContentDecodingError,
+)
+
+
+def describe_request(request: requests.PreparedRequest | None) -> str:
+    """`GET /v1/items`: method and path, never the query string (it may hold a token)."""
+    if request is None:
+        return "request"
+    return f"{request.method} {urlsplit(request.url or '').path}"
+
+
+def api_error_detail(response: requests.Response) -> str:
+    """The API's own error message, from the usual JSON error shapes, if any."""
+    try:
+        body = json_body(response)
+    except BadResponseError:
+        return ""
+    if not isinstance(body, dict):
+        return ""
+    messages: list[str] = []
+    errors = body.get("errors")
+    if isinstance(errors, list):
+        messages += [str(e.get("message") or e.get("code")) for e in errors if isinstance(e, dict)]
+    error = body.get("error")
+    if isinstance(error, dict):
+        messages.append(str(error.get("message") or error))
+    elif error:
+        messages.append(str(error))
+    if body.get("message"):
+        messages.append(str(body["message"]))
+    return redact("; ".join(messages))[:300]
+
+
+def retry_after_seconds(response: requests.Response | None) -> float | None:
+    """The `Retry-After` of a response, in seconds (whole seconds or an HTTP date)."""
+    value = response.headers.get("Retry-After") if response is not None else None
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+class BaseStream(RESTStream[t.Any]):
+    """Base stream of all taps; subclasses declare, they do not plumb."""
+
+    #: Where the records are in a response body (a simple JSONPath, one wildcard).
+    records_jsonpath: str = "$[*]"
+    #: Paginator template; each run pages with a fresh copy.
+    paginator: Paginator = SinglePagePaginator()
+    #: The API has no server-side time filter: drop records older than the bookmark.
+    client_side_filter: bool = False
+    #: With `client_side_filter`: pages come newest first, so stop after the first page
+    #: that reaches below the bookmark (every later page is older still).
+    newest_first: bool = False
+    #: (remaining, reset) header names to pace on, or None.
+    rate_limit_headers: tuple[str, str] | None = None
+    #: Directory of the tap's `schemas/*.json`; set by each tap's base stream.
+    schemas_dir: Path | None = None
+
+    _tap: BaseTap
+
+    def __init__(self, tap: BaseTap, **kwargs: t.Any) -> None:
+        if "schema" not in kwargs and self.schemas_dir is not None:
+            kwargs["schema"] = self.schemas_dir / f"{self.name}.json"
+        super().__init__(tap, **kwargs)
+        self._records = RecordsPath(self.records_jsonpath)
+        self._floor: t.Any = None
+        self._page_below_floor = False
+
+    # -- connection -----------------------------------------------------------------
+
+    @property
+    def url_base(self) -> str:
+        return self._tap.api_url
+
+    @property
+    def authenticator(self) -> t.Any:
+        return self._tap.authenticator
+
+    @property
+    def timeout(self) -> float:  # type: ignore[override]
+        return float(self.config.get("request_timeout", 60))
+
+    @property
+    def http_headers(self) -> dict:
+        return {"Accept": "application/json"}
+
+    @cached_property
+    def user_agent(self) -> str:
+        return self.config.get("user_agent") or f"rest-taps/{self._tap.plugin_version}"
+
+    # -- paging -------------------------------------------------------------------------
+
+    def get_new_paginator(self) -> Paginator:
+        stop = self._stop_paging if self.client_side_filter and self.newest_first else None
+        return self.paginator.new(self._records, stop_condition=stop)
+
+    def get_http_request(self, *, page: PageContext) -> HTTPRequest:
+        request = super().get_http_request(page=page)
+        self.paginator.apply(request, page.next_page_token)
+        return request
+
+    def _stop_paging(self, response: requests.Response) -> bool:
+        return self._page_below_floor
+
+    # -- sending, retrying, validating ----------------------------------------------------
+
+    def _request(
+        self, prepared_request: requests.PreparedRequest, context: Context | None
+    ) -> requests.Response:
+        gate = self._tap.rate_gate
+        gate.wait()
+        response = self.requests_session.send(
+            prepared_request, timeout=self.timeout, allow_redirects=self.allow_redirects
+        )
+        if self.rate_limit_headers:
+            gate.observe(response.headers, *self.rate_limit_headers)
+        if response.status_code == HTTPStatus.TOO_MANY_REQUESTS:
+            wait = retry_after_seconds(response)
+            if wait is not None:
+                gate.close_until(time.time() + wait, "429 Retry-After")
+        self._write_request_duration_log(
+            endpoint=self.path, response=response, context=context, extra_tags=None
+        )
+        self.validate_response(response)
+        return response
+
+    def validate_response(self, response: requests.Response) -> None:
+        status = response.status_code
+        if status < HTTPStatus.BAD_REQUEST:
+            return
+        what = f"{status} {response.reason}"
+        if detail := api_error_detail(response):
+            what += f" ({detail})"
+        if status in RETRY_STATUSES:
+            raise RetriableAPIError(what, response)
+        where = self._where(response.request)
+        if status in AUTH_STATUSES:
+            settings = " and ".join(f"'{s}'" for s in self._tap.auth.settings)
+            msg = (
+                f"{where} was refused with {what}: the credential was rejected; "
+                f"check setting {settings}."
+            )
+            raise CredentialRejectedError(msg)
+        if status == HTTPStatus.NOT_FOUND and self.parent_stream_type is not None:
+            raise ParentNotFoundError(f"{where} returned {what}")
+        raise RequestFailedError(f"{where} failed with {what} (not retried).")
+
+    def request_decorator(self, func: t.Callable) -> t.Callable:
+        """Retry per the contract; when retries run out, fail with one clear line."""
+        retrying = backoff.on_exception(
+            self.backoff_wait_generator,
+            (RetriableAPIError, *NETWORK_ERRORS),
+            max_tries=self.backoff_max_tries,
+            on_backoff=self.backoff_handler,
+            jitter=self.backoff_jitter,
+            logger=None,
+        )(func)
+        attempts = self.backoff_max_tries()
+
+        def send(prepared_request: requests.PreparedRequest, context: Context | None) -> t.Any:
+            try:
+                return retrying(prepared_request, context)
+            except RetriableAPIError as exc:
+                cause = str(exc)
+            except NETWORK_ERRORS as exc:
+                cause = f"{type(exc).__name__}: {redact(str(exc))}"
+            msg = f"{self._where(prepared_request)} failed after {attempts} attempts: {cause}"
+            raise RequestFailedError(msg) from None
+
+        return send
+
+    def backoff_max_tries(self) -> int:
+        return int(self.config.get("max_retries", 3)) + 1
+
+    def backoff_wait_generator(self) -> t.Generator[float, None, None]:
+        """`backoff_factor * 2**(n-1)` before retry n, or the response's `Retry-After`."""
+        factor = float(self.config.get("backoff_factor", 2))
+        retry = itertools.count(1)
+
+        def wait(exc: Exception) -> float:
+            n = next(retry)
+            response = getattr(exc, "response", None)
+            retry_after = retry_after_seconds(response)
+            return retry_after if retry_after is not None else factor * 2 ** (n - 1)
+
+        return self.backoff_runtime(value=wait)
+
+    def backoff_jitter(self, value: float) -> float:
+        """Up to one second more (a quarter of the wait when that is shorter)."""
+        return value + random.uniform(0, min(1.0, value / 4))
+
+    def backoff_handler(self, details: Details) -> None:
+        exc = details.get("exception")
+        response = getattr(exc, "response", None)
+        cause = (
+            f"{response.status_code} {response.reason}"
+            if response is not None
+            else f"{type(exc).__name__}: {redact(str(exc))}"
+        )
+        self.logger.warning(
+            "%s: retry %d of %d in %.2f s after %s",
+            self._where(details["args"][0] if details.get("args") else None),
+            details.get("tries", 0),
+            self.backoff_max_tries() - 1,
+            details.get("wait", 0.0),
+            cause,
+        )
+
+    def _where(self, request: requests.PreparedRequest | None) -> str:
+        return f"Stream '{self.name}': {describe_request(request)}"
+
+    # -- records ------------------------------------------------------------------------
+
+    def parse_response(self, response: requests.Response) -> t.Iterable[dict]:
+        try:
+            records = self._records.extract(json_body(response))
+        except BadResponseError as exc:
+            msg = f"{self._where(response.request)}: {exc}"
+            raise BadResponseBodyError(msg) from None
+        drop = self.paginator.metadata_fields
+        if drop:
+            records = [{k: v for k, v in r.items() if k not in drop} for r in records]
+        if self._floor is None:
+            return records
+        key, floor = self.replication_key, self._floor
+        kept = [r for r in records if r.get(key) is None or r[key] >= floor]
+        self._page_below_floor = len(kept) < len(records)
+        return kept
+
+    def get_records(self, context: Context | None) -> t.Iterable[dict[str, t.Any]]:
+        self._floor = self.bookmark(context) if self.client_side_filter else None
+        self._page_below_floor = False
+        try:
+            yield from super().get_records(context)
+        except ParentNotFoundError as exc:
+            self.logger.warning("%s; the parent was deleted, skipping it.", exc)
+
+    # -- bookmarks ----------------------------------------------------------------------
+
+    def bookmark(self, context: Context | None) -> t.Any:
+        """Where this run starts: the bookmark, else `start_date`, as a key value."""
+        if not self.replication_key:
+            return None
+        state_value = self.get_starting_replication_key_value(context)
+        start = self.config.get("start_date")
+        candidates = [self.to_replication_value(v) for v in (state_value, start) if v]
+        return max(candidates) if candidates else None
+
+    def compare_start_date(self, value: str, start_date_value: str) -> t.Any:
+        return max(self.to_replication_value(value), self.to_replication_value(start_date_value))
+
+    def to_replication_value(self, value: t.Any) -> t.Any:
+        """A bookmark or `start_date` as a value of the replication key's type."""
+        if not isinstance(value, str):
+            return value
+        return self.replication_value_from_datetime(parse_datetime(value))
+
+    def replication_value_from_datetime(self, moment: dt.datetime) -> t.Any:
+        """A date-time as a replication key value: Unix seconds or ISO 8601."""
+        schema = self.schema["properties"][self.replication_key]
+        if is_integer_type(schema):
+            return int(moment.timestamp())
+        if is_datetime_type(schema):
+            return moment.isoformat()
+        msg = f"stream '{self.name}' must say how to compare {self.replication_key}"
+        raise NotImplementedError(msg)

@@ -1,0 +1,1 @@
+"""tap-error-tracking: the error-tracking API of seed 004."""
