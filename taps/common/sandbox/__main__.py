@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import contextlib
 import signal
 import sys
 import threading
