@@ -25,7 +25,6 @@ import typing as t
 from email.utils import parsedate_to_datetime
 from functools import cached_property
 from http import HTTPStatus
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import backoff
@@ -122,14 +121,9 @@ class BaseStream(RESTStream[t.Any]):
     newest_first: bool = False
     #: (remaining, reset) header names to pace on, or None.
     rate_limit_headers: tuple[str, str] | None = None
-    #: Directory of the tap's `schemas/*.json`; set by each tap's base stream.
-    schemas_dir: Path | None = None
-
     _tap: BaseTap
 
     def __init__(self, tap: BaseTap, **kwargs: t.Any) -> None:
-        if "schema" not in kwargs and self.schemas_dir is not None:
-            kwargs["schema"] = self.schemas_dir / f"{self.name}.json"
         super().__init__(tap, **kwargs)
         self._records = RecordsPath(self.records_jsonpath)
         self._floor: t.Any = None
@@ -295,6 +289,24 @@ class BaseStream(RESTStream[t.Any]):
         kept = [r for r in records if r.get(key) is None or r[key] >= floor]
         self._page_below_floor = len(kept) < len(records)
         return kept
+
+    def post_process(self, row: dict, context: Context | None = None) -> dict | None:
+        """Child records carry their parent's key (`deal_id`, `company_id`, ...)."""
+        if context:
+            for key, value in context.items():
+                row.setdefault(key, value)
+        return row
+
+    @property
+    def state_partitioning_keys(self) -> t.Sequence[str] | None:
+        """Full-table children keep one small state, not one bookmark per parent."""
+        if self.parent_stream_type is not None and not self.replication_key:
+            return []
+        return super().state_partitioning_keys
+
+    @state_partitioning_keys.setter
+    def state_partitioning_keys(self, value: t.Sequence[str] | None) -> None:
+        self._state_partitioning_keys = value
 
     def get_records(self, context: Context | None) -> t.Iterable[dict[str, t.Any]]:
         self._floor = self.bookmark(context) if self.client_side_filter else None

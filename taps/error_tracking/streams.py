@@ -6,6 +6,8 @@ import datetime as dt
 import typing as t
 from pathlib import Path
 
+from singer_sdk import SchemaDirectory, StreamSchema
+
 from taps.common.pagination import PageNumberPaginator
 from taps.common.settings import parse_datetime
 from taps.common.streams import BaseStream
@@ -17,7 +19,7 @@ if t.TYPE_CHECKING:
 class ErrorTrackingStream(BaseStream):
     """Header `api_key`; bodies `{"err": 0, "result": …}`; keyed by `id`."""
 
-    schemas_dir = Path(__file__).parent / "schemas"
+    schema = StreamSchema(SchemaDirectory(Path(__file__).parent / "schemas"))
     primary_keys = ("id",)
 
 
