@@ -92,7 +92,13 @@ def common_properties() -> list[th.Property]:
 
 def credential_property(name: str, description: str) -> th.Property:
     """A secret setting: never required by the schema, checked by `validate` instead."""
-    return th.Property(name, th.StringType, secret=True, title=name, description=description)
+    return th.Property(
+        name,
+        th.StringType,
+        secret=True,
+        title=name,
+        description=f"{description} Required unless `sandbox` is true.",
+    )
 
 
 def config_schema(credentials: t.Sequence[th.Property]) -> dict:

@@ -34,6 +34,7 @@ class Request:
     query: dict[str, str]
     headers: dict[str, str]  # lower-case names
     body: t.Any = None
+    received: float = field(default_factory=time.monotonic)  # when it arrived
 
 
 @dataclass

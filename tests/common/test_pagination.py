@@ -1,0 +1,180 @@
+"""Unit tests of the seven contract paginators and the records path."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import requests
+from singer_sdk.streams.rest import HTTPRequest
+
+from taps.common.pagination import (
+    BodyCursorPaginator,
+    NextCursorPaginator,
+    OffsetPaginator,
+    PageNumberPaginator,
+    RecordCursorPaginator,
+    ScrollPaginator,
+    SinglePagePaginator,
+    StartCursorPaginator,
+)
+from taps.common.records import BadResponseError, RecordsPath, json_body
+
+
+def response(body: object) -> requests.Response:
+    resp = requests.Response()
+    resp.status_code = 200
+    resp._content = json.dumps(body).encode()
+    return resp
+
+
+def walk(paginator, bodies: list[object]) -> list[object]:
+    """Feed `bodies` as successive pages; return the tokens the requests would carry."""
+    tokens = [paginator.current_value]
+    for body in bodies:
+        paginator.advance(response(body))
+        if paginator.finished:
+            break
+        tokens.append(paginator.current_value)
+    return tokens
+
+
+def request(params: dict | None = None, data: object = None) -> HTTPRequest:
+    return HTTPRequest(url="http://127.0.0.1/v1/x", params=dict(params or {}), data=data)
+
+
+def test_records_path_forms() -> None:
+    assert RecordsPath("$.result.items[*]").extract({"result": {"items": [1, 2]}}) == [1, 2]
+    assert RecordsPath("$.result[*].item").extract({"result": [{"item": {"id": 1}}]}) == [{"id": 1}]
+    assert RecordsPath("$.data.*.data").extract({"data": [{"data": {"id": 7}}]}) == [{"id": 7}]
+    assert RecordsPath("$[*]").extract([{"id": 1}]) == [{"id": 1}]
+    assert RecordsPath("$.data[*]").extract({"data": None}) == [], "null container: empty page"
+    with pytest.raises(BadResponseError, match=r"no records container at \$\.data\[\*\]"):
+        RecordsPath("$.data[*]").extract({"items": []})
+    with pytest.raises(BadResponseError, match="not a list"):
+        RecordsPath("$.data[*]").extract({"data": {"id": 1}})
+    with pytest.raises(ValueError, match="exactly one wildcard"):
+        RecordsPath("$.data")
+
+
+def test_json_body_rejects_non_json_and_decodes_once() -> None:
+    bad = requests.Response()
+    bad._content = b"<html>oops</html>"
+    with pytest.raises(BadResponseError, match="not JSON"):
+        json_body(bad)
+    good = response({"a": 1})
+    assert json_body(good) is json_body(good)
+
+
+def test_page_number_stops_at_the_first_short_page() -> None:
+    p = PageNumberPaginator(page_size=2).new(RecordsPath("$.result.items[*]"))
+    full = {"result": {"items": [1, 2]}}
+    short = {"result": {"items": [3]}}
+    assert walk(p, [full, full, short, full]) == [1, 2, 3]
+    req = request()
+    p.apply(req, 3)
+    assert req.params == {"page": 3}
+
+
+def test_page_number_stop_condition_ends_paging() -> None:
+    full = {"result": {"items": [1, 2]}}
+    p = PageNumberPaginator(page_size=2).new(RecordsPath("$.result.items[*]"), lambda _: True)
+    assert walk(p, [full, full]) == [1]
+
+
+def test_offset_exactly_full_last_page_is_followed_by_one_empty_page() -> None:
+    p = OffsetPaginator(limit=2).new(RecordsPath("$._data[*]"))
+    assert walk(p, [{"_data": [1, 2]}, {"_data": [3, 4]}, {"_data": []}]) == [0, 2, 4]
+    assert p.finished
+    req = request()
+    p.apply(req, 4)
+    assert req.params == {"limit": 2, "offset": 4}
+
+
+def test_start_cursor_follows_next_start_while_more_items() -> None:
+    def page(more: bool, next_start: int | None = None) -> dict:
+        pagination = {"start": 0, "limit": 50, "more_items_in_collection": more}
+        if next_start is not None:
+            pagination["next_start"] = next_start
+        return {"data": [1], "additional_data": {"pagination": pagination}}
+
+    p = StartCursorPaginator(limit=50).new(RecordsPath("$.data[*]"))
+    assert walk(p, [page(True, 50), page(True, 100), page(False)]) == [0, 50, 100]
+    req = request()
+    p.apply(req, 100)
+    assert req.params == {"start": 100, "limit": 50}
+
+
+def test_next_cursor_until_null_or_absent() -> None:
+    p = NextCursorPaginator().new(RecordsPath("$.segments[*]"))
+    bodies = [{"pages": {"next": "c1"}}, {"pages": {"next": "c2"}}, {"pages": {"next": None}}]
+    assert walk(p, bodies) == [None, "c1", "c2"]
+    p2 = NextCursorPaginator().new(RecordsPath("$.segments[*]"))
+    assert walk(p2, [{"pages": {}}]) == [None]
+    req = request()
+    p.apply(req, None)
+    assert req.params == {}
+    p.apply(req, "c2")
+    assert req.params == {"next": "c2"}
+
+
+def test_scroll_allows_a_repeated_scroll_param_and_stops_at_empty_data() -> None:
+    p = ScrollPaginator().new(RecordsPath("$.data[*]"))
+    bodies = [
+        {"data": [1], "scroll_param": "s"},
+        {"data": [2], "scroll_param": "s"},
+        {"data": [], "scroll_param": "s"},
+    ]
+    assert walk(p, bodies) == [None, "s", "s"]
+    assert p.finished
+    req = request()
+    p.apply(req, "s")
+    assert req.params == {"scroll_param": "s"}
+
+
+def test_body_cursor_writes_pagination_into_the_post_body() -> None:
+    p = BodyCursorPaginator(per_page=150).new(RecordsPath("$.data[*]"))
+    bodies = [{"pages": {"next": {"starting_after": "abc"}}}, {"pages": {}}]
+    assert walk(p, bodies) == [None, "abc"]
+    req = request(data={"query": {"field": "updated_at"}})
+    p.apply(req, None)
+    assert req.data == {"query": {"field": "updated_at"}, "pagination": {"per_page": 150}}
+    p.apply(req, "abc")
+    assert req.data["pagination"] == {"per_page": 150, "starting_after": "abc"}
+
+
+def test_record_cursor_reads_the_last_record_and_stops() -> None:
+    p = RecordCursorPaginator(page_size=2).new(RecordsPath("$.data[*]"))
+    bodies = [
+        {"data": [{"id": 1}, {"id": 2, "cursor": "c1"}]},
+        {"data": [{"id": 3}, {"id": 4, "cursor": "c2"}]},
+        {"data": [{"id": 5}]},
+    ]
+    assert walk(p, bodies) == [None, "c1", "c2"]
+    assert p.finished
+    empty_after_full = RecordCursorPaginator(page_size=2).new(RecordsPath("$.data[*]"))
+    assert walk(empty_after_full, [{"data": [{"id": 1, "cursor": "c"}]}, {"data": []}]) == [
+        None,
+        "c",
+    ]
+    assert p.metadata_fields == ("cursor",)
+    req = request()
+    p.apply(req, "c1")
+    assert req.params == {"page_size": 2, "cursor": "c1"}
+
+
+def test_single_page() -> None:
+    p = SinglePagePaginator().new(RecordsPath("$[*]"))
+    assert walk(p, [[1, 2]]) == [None]
+    req = request()
+    p.apply(req, None)
+    assert req.params == {}
+
+
+def test_templates_are_not_mutated_by_runs() -> None:
+    template = PageNumberPaginator(page_size=1)
+    run = template.new(RecordsPath("$[*]"))
+    run.advance(response([1]))
+    assert run.current_value == 2
+    assert template.current_value == 1
+    assert not template.finished
