@@ -142,6 +142,7 @@ def test_invalid_config_fails_before_any_request(
     package: str, server: SandboxServer, change: dict, setting: str | None
 ) -> None:
     config = config_for(server)
+    change = dict(change)  # the parameter is shared by every tap's run of this test
     if change.pop("drop_credentials", False):
         setting = get_tap_class(package).auth.settings[0]
         config.pop(setting)
