@@ -1,0 +1,1 @@
+"""tap-crm-helpdesk: the CRM and helpdesk API of seed 003."""

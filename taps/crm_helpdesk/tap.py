@@ -1,0 +1,29 @@
+"""tap-crm-helpdesk: Singer tap for the CRM and helpdesk API (seed 003)."""
+
+from __future__ import annotations
+
+from taps.common.auth import AuthPlacement
+from taps.common.settings import config_schema, credential_property
+from taps.common.tap import BaseTap
+from taps.crm_helpdesk.sandbox import CrmHelpdeskAPI
+from taps.crm_helpdesk.streams import STREAMS
+
+
+class TapCrmHelpdesk(BaseTap):
+    """Contacts, companies, deals, notes, tasks, events, milestones, campaigns, documents,
+    ticket filters and tickets."""
+
+    name = "tap-crm-helpdesk"
+    auth = AuthPlacement.basic("email", "api_key")
+    sandbox_api = CrmHelpdeskAPI
+    stream_types = STREAMS
+    config_jsonschema = config_schema(
+        [
+            credential_property("email", "Account e-mail, the HTTP Basic user name."),
+            credential_property("api_key", "API key, the HTTP Basic password."),
+        ]
+    )
+
+
+if __name__ == "__main__":
+    TapCrmHelpdesk.cli()
