@@ -1,0 +1,1 @@
+"""tap-pipeline-crm: Singer tap for the pipeline CRM API (seed 000)."""
