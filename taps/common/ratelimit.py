@@ -1,9 +1,12 @@
 """Rate-limit pacing shared by every stream (and worker) of a tap.
 
-One `RateGate` per tap: when a response says the quota is spent (`X-RateLimit-Remaining:
-0`) or a 429 carries `Retry-After`, the gate closes until the reset time, and every
-request of the tap waits at the gate before it is sent, so one worker's rate-limit wait
-slows them all.
+One `RateGate` per tap. Every request passes it (`acquire` before sending, `release` with
+the response headers after). When the API reports its quota (`X-RateLimit-Remaining` /
+`X-RateLimit-Reset`), the gate keeps the remaining budget, less the requests still in
+flight (one probe request at a time while it is unknown), and once it is spent holds
+every request until the reset time; a 429 with
+`Retry-After` closes it for that long. So one worker's wait slows them all, and
+concurrent workers do not overrun the quota between two responses.
 """
 
 from __future__ import annotations
@@ -17,38 +20,71 @@ MAX_WAIT = 3600.0  # never sleep longer than an hour on a header's word
 
 
 class RateGate:
-    """A point in time before which no request is sent."""
+    """Paces the requests of a tap on the API's rate-limit headers."""
 
     def __init__(self, logger: logging.Logger | None = None) -> None:
-        self._until = 0.0
-        self._lock = threading.Lock()
+        self._until = 0.0  # no request before this time (Unix seconds)
+        self._budget: int | None = None  # requests left in the window, if known
+        self._reset = 0.0  # when the window resets
+        self._in_flight = 0
+        self._cond = threading.Condition()
         self._logger = logger or logging.getLogger(__name__)
 
     def close_until(self, when: float, reason: str) -> None:
         """Hold every request until `when` (Unix seconds)."""
+        with self._cond:
+            self._close(when, reason)
+
+    def _close(self, when: float, reason: str) -> None:
         when = min(when, time.time() + MAX_WAIT)
-        with self._lock:
-            if when > self._until:
-                self._until = when
-                self._logger.info(
-                    "Rate limit: holding requests for %.2f s (%s)", when - time.time(), reason
-                )
+        if when > self._until:
+            self._until = when
+            self._logger.info(
+                "Rate limit: holding requests for %.2f s (%s)", when - time.time(), reason
+            )
 
-    def wait(self) -> float:
-        """Sleep until the gate is open; returns the seconds slept."""
-        delay = self._until - time.time()
-        if delay <= 0:
-            return 0.0
-        time.sleep(delay)
-        return delay
+    def acquire(self, paced: bool = False) -> float:
+        """Wait until a request may be sent and count it as in flight; returns seconds waited.
 
-    def observe(self, headers: t.Mapping[str, str], remaining: str, reset: str) -> None:
-        """Close the gate until `reset` when `remaining` says the quota is spent."""
-        left = headers.get(remaining)
-        if left is None or left.strip() not in {"0", "0.0"}:
-            return
-        try:
-            until = float(headers.get(reset, ""))
-        except ValueError:
-            return
-        self.close_until(until, f"{remaining}: 0, {reset}: {headers.get(reset)}")
+        `paced` requests (on an API that reports its quota) go one at a time while the
+        quota of the current window is unknown: the first answer tells how many may follow.
+        """
+        started = time.monotonic()
+        with self._cond:
+            while True:
+                now = time.time()
+                if self._until > now:
+                    self._cond.wait(self._until - now)
+                    continue
+                if self._budget is not None and self._budget <= 0:
+                    if self._reset > now:
+                        self._close(self._reset, "quota spent until X-RateLimit-Reset")
+                        continue
+                    self._budget = None  # the window has reset
+                if paced and self._budget is None and self._in_flight:
+                    self._cond.wait()
+                    continue
+                break
+            if self._budget is not None:
+                self._budget -= 1
+            self._in_flight += 1
+        return time.monotonic() - started
+
+    def release(
+        self, headers: t.Mapping[str, str] | None = None, names: tuple[str, str] | None = None
+    ) -> None:
+        """A request is done; learn the remaining quota from its headers (`names`)."""
+        with self._cond:
+            self._in_flight -= 1
+            if headers is not None and names is not None:
+                remaining, reset = (headers.get(name) for name in names)
+                try:
+                    left, until = int(float(remaining or "")), float(reset or "")
+                except ValueError:
+                    pass
+                else:
+                    budget = left - self._in_flight
+                    if self._budget is not None and until == self._reset:
+                        budget = min(budget, self._budget)  # a late answer knows less
+                    self._budget, self._reset = budget, until
+            self._cond.notify_all()

@@ -20,8 +20,10 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import random
+import threading
 import time
 import typing as t
+from collections import deque
 from email.utils import parsedate_to_datetime
 from functools import cached_property
 from http import HTTPStatus
@@ -32,6 +34,7 @@ import requests
 from singer_sdk import RESTStream
 from singer_sdk.exceptions import RetriableAPIError
 from singer_sdk.helpers._typing import is_datetime_type, is_integer_type
+from singer_sdk.mapper import SameRecordTransform
 
 from taps.common.errors import (
     BadResponseBodyError,
@@ -39,12 +42,15 @@ from taps.common.errors import (
     ParentNotFoundError,
     RequestFailedError,
 )
+from taps.common.output import BufferedWriter, Conformer
 from taps.common.pagination import Paginator, SinglePagePaginator
 from taps.common.records import BadResponseError, RecordsPath, json_body
 from taps.common.redaction import redact
 from taps.common.settings import parse_datetime
 
 if t.TYPE_CHECKING:
+    from concurrent.futures import Future
+
     from backoff.types import Details
     from singer_sdk.helpers.types import Context
     from singer_sdk.streams.rest import HTTPRequest, PageContext
@@ -128,6 +134,9 @@ class BaseStream(RESTStream[t.Any]):
         self._records = RecordsPath(self.records_jsonpath)
         self._floor: t.Any = None
         self._page_below_floor = False
+        self._extracted_at = dt.datetime.now(dt.UTC)
+        self._sessions = threading.local()
+        self._prefetched: dict[tuple, Future[list[dict]]] = {}
 
     # -- connection -----------------------------------------------------------------
 
@@ -146,6 +155,14 @@ class BaseStream(RESTStream[t.Any]):
     @property
     def http_headers(self) -> dict:
         return {"Accept": "application/json"}
+
+    @property
+    def requests_session(self) -> requests.Session:
+        """One HTTP session (and keep-alive connection pool) per thread."""
+        session = getattr(self._sessions, "session", None)
+        if session is None:
+            session = self._sessions.session = requests.Session()
+        return session
 
     @cached_property
     def user_agent(self) -> str:
@@ -171,12 +188,16 @@ class BaseStream(RESTStream[t.Any]):
         self, prepared_request: requests.PreparedRequest, context: Context | None
     ) -> requests.Response:
         gate = self._tap.rate_gate
-        gate.wait()
-        response = self.requests_session.send(
-            prepared_request, timeout=self.timeout, allow_redirects=self.allow_redirects
-        )
-        if self.rate_limit_headers:
-            gate.observe(response.headers, *self.rate_limit_headers)
+        gate.acquire(paced=self.rate_limit_headers is not None)
+        response = None
+        try:
+            response = self.requests_session.send(
+                prepared_request, timeout=self.timeout, allow_redirects=self.allow_redirects
+            )
+        finally:
+            gate.release(
+                response.headers if response is not None else None, self.rate_limit_headers
+            )
         if response.status_code == HTTPStatus.TOO_MANY_REQUESTS:
             wait = retry_after_seconds(response)
             if wait is not None:
@@ -280,6 +301,7 @@ class BaseStream(RESTStream[t.Any]):
         except BadResponseError as exc:
             msg = f"{self._where(response.request)}: {exc}"
             raise BadResponseBodyError(msg) from None
+        self._extracted_at = dt.datetime.now(dt.UTC)
         drop = self.paginator.metadata_fields
         if drop:
             records = [{k: v for k, v in r.items() if k not in drop} for r in records]
@@ -309,12 +331,110 @@ class BaseStream(RESTStream[t.Any]):
         self._state_partitioning_keys = value
 
     def get_records(self, context: Context | None) -> t.Iterable[dict[str, t.Any]]:
+        prefetched = self._prefetched.pop(_context_key(context), None)
+        if prefetched is not None:
+            yield from prefetched.result()
+            return
         self._floor = self.bookmark(context) if self.client_side_filter else None
         self._page_below_floor = False
+        records = self._fetch(context)
+        children = self._prefetchable_children()
+        yield from self._prefetching(records, context, children) if children else records
+
+    def _fetch(self, context: Context | None) -> t.Iterator[dict[str, t.Any]]:
         try:
             yield from super().get_records(context)
         except ParentNotFoundError as exc:
             self.logger.warning("%s; the parent was deleted, skipping it.", exc)
+
+    # -- concurrent child requests ------------------------------------------------------------
+
+    def _prefetchable_children(self) -> list[BaseStream]:
+        """Selected children whose requests can run ahead on the tap's worker pool."""
+        if self._tap.max_workers < 2:
+            return []
+        return [
+            child
+            for child in self.child_streams
+            if isinstance(child, BaseStream)
+            and child.selected
+            and not child.client_side_filter
+            and not child.child_streams
+        ]
+
+    def _prefetching(
+        self,
+        records: t.Iterable[dict],
+        context: Context | None,
+        children: list[BaseStream],
+    ) -> t.Iterator[dict]:
+        """Yield parent records in order while their children's requests run ahead.
+
+        For each parent record, every selected child's complete request (all its pages)
+        is submitted to the worker pool; the record itself is handed on only once the
+        look-ahead window is full, so at most `2 * max_concurrent_requests` parents are in
+        flight. When the SDK then syncs a child for that parent, it takes the prefetched
+        records: output order, state and messages are exactly those of a serial run.
+        """
+        pool = self._tap.worker_pool
+        window: deque[dict] = deque()
+        ahead = 2 * self._tap.max_workers
+        for record in records:
+            child_context = self.get_child_context(record, context)
+            if child_context is not None:
+                for child in children:
+                    key = _context_key(child_context)
+                    child._prefetched[key] = pool.submit(child._fetch_all, child_context)
+            window.append(record)
+            if len(window) > ahead:
+                yield window.popleft()
+        while window:
+            yield window.popleft()
+
+    def _fetch_all(self, context: Context) -> list[dict]:
+        """Every record of one child partition (runs on a worker thread)."""
+        return list(self._fetch(context))
+
+    # -- output -----------------------------------------------------------------------------
+
+    @cached_property
+    def _fast_output(self) -> Conformer | None:
+        """A conformance check when records can skip the SDK's mapping path, else None."""
+        maps = self.stream_maps
+        if (
+            len(maps) != 1
+            or type(maps[0]) is not SameRecordTransform
+            or (maps[0].flattening_options and maps[0].flattening_enabled)
+            or maps[0].stream_alias != self.name
+            or not all(self.mask.values())
+            or not isinstance(self._tap.message_writer, BufferedWriter)
+        ):
+            return None
+        return Conformer(self.effective_schema)
+
+    def _write_record_message(self, record: dict) -> None:
+        conformer = self._fast_output
+        if conformer is None or not conformer.accepts(record):
+            super()._write_record_message(record)
+            return
+        message: dict[str, t.Any] = {"type": "RECORD", "stream": self.name, "record": record}
+        if self._stream_version is not None:
+            message["version"] = self._stream_version
+        message["time_extracted"] = self._extracted_at
+        self._tap.message_writer.write_record(message)
+        self.state_manager.is_flushed = False
+
+    def _process_record(
+        self,
+        record: dict,
+        child_context: Context | None = None,
+        partition_context: Context | None = None,
+    ) -> None:
+        if self.child_streams:
+            super()._process_record(record, child_context, partition_context)
+            return
+        for key, value in (partition_context or {}).items():
+            record.setdefault(key, value)
 
     # -- bookmarks ----------------------------------------------------------------------
 
@@ -345,3 +465,7 @@ class BaseStream(RESTStream[t.Any]):
             return moment.isoformat()
         msg = f"stream '{self.name}' must say how to compare {self.replication_key}"
         raise NotImplementedError(msg)
+
+
+def _context_key(context: Context | None) -> tuple:
+    return tuple(sorted((context or {}).items()))

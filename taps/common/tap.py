@@ -14,14 +14,15 @@ from __future__ import annotations
 
 import sys
 import typing as t
+from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
 
 from singer_sdk import Tap
-from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import ConfigValidationError
 
 from taps.common import redaction, settings
 from taps.common.errors import TapError
+from taps.common.output import BufferedWriter
 from taps.common.ratelimit import RateGate
 from taps.common.sandbox import SandboxAPI, SandboxServer
 
@@ -41,8 +42,9 @@ class BaseTap(Tap):
     sandbox_api: t.ClassVar[type[SandboxAPI]]
     stream_types: t.ClassVar[t.Sequence[type[BaseStream]]]
 
-    #: msgspec writer: measured 1.35x faster than the default JSON writer.
-    message_writer_class = MsgSpecWriter
+    #: msgspec writer (measured 1.35x faster than the default JSON writer) that does not
+    #: flush stdout after every RECORD.
+    message_writer_class = BufferedWriter
 
     @classmethod
     def get_plugin_version(cls) -> str:
@@ -97,6 +99,16 @@ class BaseTap(Tap):
         """One authenticator for every stream of the tap."""
         return self.auth.authenticator(self.credentials)
 
+    @property
+    def max_workers(self) -> int:
+        """Child requests sent at the same time (`max_concurrent_requests`)."""
+        return max(1, int(self.config.get("max_concurrent_requests", 8)))
+
+    @cached_property
+    def worker_pool(self) -> ThreadPoolExecutor:
+        """The bounded pool child-stream requests run on."""
+        return ThreadPoolExecutor(self.max_workers, thread_name_prefix=f"{self.name}-worker")
+
     @cached_property
     def rate_gate(self) -> RateGate:
         """One rate-limit gate for every stream and worker of the tap."""
@@ -115,3 +127,6 @@ class BaseTap(Tap):
             self._state_writer.write_state(self.state)
             self.logger.error("%s", redaction.redact(str(exc)))  # noqa: TRY400
             sys.exit(1)
+        finally:
+            if "worker_pool" in self.__dict__:
+                self.worker_pool.shutdown(wait=False, cancel_futures=True)

@@ -7,6 +7,7 @@ import base64
 import io
 import itertools
 import logging
+import threading
 import time
 import typing as t
 
@@ -239,13 +240,37 @@ def test_rate_limit_pacing_waits_until_reset(server: SandboxServer) -> None:
     assert elapsed < 0.6 * 3 + 1.0, "and no more waiting than the windows need"
 
 
-def test_rate_gate_holds_every_caller() -> None:
+def test_rate_gate_holds_every_caller_until_reset() -> None:
     gate = RateGate()
-    gate.observe({"X-Remaining": "0", "X-Reset": str(time.time() + 0.3)}, "X-Remaining", "X-Reset")
-    assert 0.2 <= gate.wait() <= 0.35
-    assert gate.wait() == 0.0
-    gate.observe({"X-Remaining": "3", "X-Reset": str(time.time() + 5)}, "X-Remaining", "X-Reset")
-    assert gate.wait() == 0.0
+    names = ("X-Remaining", "X-Reset")
+    assert gate.acquire() < 0.01
+    gate.release({"X-Remaining": "0", "X-Reset": str(time.time() + 0.3)}, names)
+    assert 0.25 <= gate.acquire() <= 0.4, "the quota is spent: wait for the reset"
+    gate.release({"X-Remaining": "3", "X-Reset": str(time.time() + 5)}, names)
+    assert gate.acquire() < 0.01
+
+
+def test_rate_gate_counts_requests_in_flight() -> None:
+    gate = RateGate()
+    names = ("X-Remaining", "X-Reset")
+    reset = str(time.time() + 0.3)
+    for _ in range(3):
+        gate.acquire()  # not paced: no probe request first
+    gate.release({"X-Remaining": "2", "X-Reset": reset}, names)  # 2 more in flight
+    assert 0.25 <= gate.acquire() <= 0.4, "2 left, 2 in flight: the next one must wait"
+
+
+def test_paced_requests_probe_one_at_a_time_while_the_quota_is_unknown() -> None:
+    gate = RateGate()
+    names = ("X-Remaining", "X-Reset")
+    gate.acquire(paced=True)
+    timer = threading.Timer(
+        0.2, gate.release, ({"X-Remaining": "5", "X-Reset": str(time.time() + 9)}, names)
+    )
+    timer.start()
+    assert 0.15 <= gate.acquire(paced=True) <= 0.35, "waits for the first answer"
+    assert gate.acquire(paced=True) < 0.01, "then the budget is known"
+    timer.join()
 
 
 def test_redactor_masks_messages_arguments_and_tracebacks() -> None:
