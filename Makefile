@@ -39,7 +39,7 @@ lint: $(VENV)/.installed
 test: setup lint
 	$(BIN)/pytest
 
-bench: $(VENV)/.installed
+bench: setup
 	$(BIN)/pip install --quiet -e '.[bench]'
 	$(BIN)/python -m benchmarks.run
 

@@ -101,9 +101,7 @@ class WindowedSearchStream(SearchStream):
     def oldest(self, context: Context | None, end: int) -> int | None:
         """The oldest replication key value before `end` (one search request), if any."""
         self._window = (0, end)
-        request = self._prepare_request(context=context, page=self.get_new_paginator())
-        response = self.request_decorator(self._request)(request, context)
-        records = self.parse_response(response)
+        records = self.first_page(context)
         return records[0][self.replication_key] if records else None
 
     def get_records(self, context: Context | None) -> t.Iterable[dict[str, t.Any]]:
