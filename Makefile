@@ -24,12 +24,14 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml
 setup: .meltano/.installed
 
 demo: setup
-	$(BIN)/meltano run $(TAP) target-duckdb
+	$(BIN)/meltano run --full-refresh $(TAP) target-duckdb
 	$(BIN)/python scripts/duckdb_counts.py output/warehouse.duckdb
 
 demo-all: setup
-	$(BIN)/meltano run tap-error-tracking tap-pipeline-crm tap-web-experiments \
-		tap-customer-messaging tap-crm-helpdesk target-duckdb
+	$(BIN)/meltano run --full-refresh \
+		tap-error-tracking target-duckdb tap-pipeline-crm target-duckdb \
+		tap-web-experiments target-duckdb tap-customer-messaging target-duckdb \
+		tap-crm-helpdesk target-duckdb
 	$(BIN)/python scripts/duckdb_counts.py output/warehouse.duckdb
 
 lint: $(VENV)/.installed

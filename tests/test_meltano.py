@@ -35,6 +35,8 @@ def test_meltano_run_into_duckdb(package: str, meltano_installed: None, tmp_path
     env = {
         **os.environ,
         "TARGET_DUCKDB_FILEPATH": str(database),
+        # Its own system database: the test's bookmarks must not leak into `make demo`.
+        "MELTANO_DATABASE_URI": f"sqlite:///{tmp_path / 'meltano.db'}",
         "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
     proc = subprocess.run(
