@@ -87,10 +87,10 @@ def test_discovery_lists_the_seed_streams(package: str) -> None:
     ids=["503", "500x2", "429-retry-after", "dropped-connection"],
 )
 def test_transient_faults_are_retried(package: str, server: SandboxServer, fault: dict) -> None:
-    server.inject("*", **fault)
+    injected = server.inject("*", **fault)
     result = sync(get_tap_class(package), config_for(server))
     assert result.counts == server.api.expected_counts()
-    assert server._faults[0].hits == fault.get("times", 1)
+    assert injected.hits == fault.get("times", 1)
 
 
 def test_retries_exhausted_fail_with_one_line(package: str, server: SandboxServer) -> None:

@@ -396,8 +396,8 @@ class BaseStream(RESTStream[t.Any]):
         for record in records:
             child_context = self.get_child_context(record, context)
             if child_context is not None:
+                key = _context_key(child_context)
                 for child in children:
-                    key = _context_key(child_context)
                     child._prefetched[key] = pool.submit(child._fetch_all, child_context)
             window.append(record)
             if len(window) > ahead:
