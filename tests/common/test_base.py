@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import io
 import itertools
+import json
 import logging
 import threading
 import time
@@ -307,3 +308,40 @@ def test_config_validation_names_the_setting() -> None:
     assert error.startswith("Setting 'max_retries'")
     with pytest.raises(ConfigValidationError, match="'token'"):
         HEADER_TAP(config={})
+
+
+def test_concurrent_children_keep_the_serial_order() -> None:
+    with SandboxServer(ThingsAPI(), latency_ms=30) as srv:
+        conf = {"api_url": srv.url, "token": "tok-1234", "backoff_factor": 0}
+        started = time.monotonic()
+        serial = sync(HEADER_TAP, {**conf, "max_concurrent_requests": 1})
+        serial_seconds = time.monotonic() - started
+        started = time.monotonic()
+        parallel = sync(HEADER_TAP, {**conf, "max_concurrent_requests": 8})
+        parallel_seconds = time.monotonic() - started
+
+    def sequence(result: t.Any) -> list[tuple]:
+        return [
+            (
+                m["type"],
+                m.get("stream"),
+                json.dumps(m.get("record") or m.get("value"), sort_keys=True),
+            )
+            for m in result.messages
+            if m["type"] in {"RECORD", "STATE"}
+        ]
+
+    assert sequence(parallel) == sequence(serial), "same records, states and order"
+    assert parallel.counts == {"things": 10, "parts": 9}
+    assert parallel_seconds < serial_seconds / 2
+
+
+def test_a_429_in_one_worker_holds_every_worker() -> None:
+    with SandboxServer(ThingsAPI()) as srv:
+        srv.inject("/v1/things/5/parts", kind="status", status=429, retry_after=1)
+        conf = {"api_url": srv.url, "token": "tok-1234", "max_concurrent_requests": 8}
+        result = sync(HEADER_TAP, conf)
+        assert result.counts == {"things": 10, "parts": 9}
+        throttled = srv.requests_to("/v1/things/5/parts")[0].received
+        during = [r.path for r in srv.requests if throttled + 0.1 < r.received < throttled + 1.0]
+        assert during == [], "no worker sent anything while Retry-After held the gate"
