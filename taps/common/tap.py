@@ -50,10 +50,6 @@ class BaseTap(Tap):
     def get_plugin_version(cls) -> str:
         return cls._get_package_version(DISTRIBUTION)
 
-    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
-        self._sandbox: SandboxServer | None = None
-        super().__init__(*args, **kwargs)
-
     # -- config ------------------------------------------------------------------------
 
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
@@ -71,14 +67,14 @@ class BaseTap(Tap):
         """The in-process sandbox server, started on first use in sandbox mode."""
         if not self.config.get("sandbox"):
             return None
-        self._sandbox = SandboxServer(self.sandbox_api()).start()
+        server = SandboxServer(self.sandbox_api()).start()
         self.logger.info(
             "Sandbox mode: reading the synthetic %s API served at %s (api_url and "
             "credentials are ignored).",
             self.sandbox_api.title,
-            self._sandbox.url,
+            server.url,
         )
-        return self._sandbox
+        return server
 
     @property
     def api_url(self) -> str:
