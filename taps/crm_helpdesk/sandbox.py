@@ -19,7 +19,7 @@ import bisect
 import typing as t
 
 from taps.common.sandbox import Request, Response, SandboxAPI, route
-from taps.common.sandbox.data import EPOCH, WORDS, email, rng, words
+from taps.common.sandbox.data import EPOCH, WORDS, email, opaque, rng, unopaque, words
 
 DAY = 86_400
 DEFAULT_PAGE_SIZE = 25
@@ -349,14 +349,13 @@ class CrmHelpdeskAPI(SandboxAPI):
 
     @staticmethod
     def encode_cursor(table: str, last_id: int) -> str:
-        return base64.urlsafe_b64encode(f"{table}:{last_id}".encode()).decode().rstrip("=")
+        return opaque(f"{table}:{last_id}")
 
     @staticmethod
     def decode_cursor(table: str, cursor: str) -> int | None:
         """The last id a cursor names, or None if it is not one of `table`'s cursors."""
-        try:
-            raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        except (binascii.Error, UnicodeDecodeError, ValueError):
+        raw = unopaque(cursor)
+        if raw is None:
             return None
         name, _, last = raw.partition(":")
         return int(last) if name == table and last.isdigit() else None

@@ -23,8 +23,6 @@ the default (100 000 a 10 s window) never binds.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import math
 import time
@@ -32,7 +30,7 @@ import typing as t
 from bisect import bisect_left, bisect_right
 
 from taps.common.sandbox import Request, Response, SandboxAPI, route
-from taps.common.sandbox.data import EPOCH, email, rng, words
+from taps.common.sandbox.data import EPOCH, email, opaque, rng, unopaque, words
 
 DAY = 86_400
 SPAN = 90 * DAY  # synthetic records are created within 90 days of EPOCH
@@ -56,14 +54,15 @@ class QueryError(ValueError):
 
 def encode_cursor(*parts: t.Any) -> str:
     """An opaque cursor for `parts`."""
-    return base64.urlsafe_b64encode(json.dumps(parts).encode()).decode().rstrip("=")
+    return opaque(json.dumps(parts))
 
 
 def decode_cursor(token: str, size: int) -> list[int]:
     """The parts of a cursor made by `encode_cursor`, or QueryError."""
+    text = unopaque(token)
     try:
-        parts = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-    except (ValueError, binascii.Error):
+        parts = json.loads(text) if text is not None else None
+    except ValueError:
         parts = None
     if not isinstance(parts, list) or len(parts) != size:
         msg = f"cursor {token!r} is invalid"

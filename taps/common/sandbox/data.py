@@ -6,7 +6,10 @@ same records on every machine, and timestamps count from a fixed epoch, not the 
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
+import functools
 import random
 import uuid
 
@@ -64,10 +67,34 @@ def iso(ts: int) -> str:
 
 
 def sql_time(ts: int) -> str:
-    """Unix seconds as `YYYY-MM-DD HH:MM:SS` UTC."""
-    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+    """Unix seconds as `YYYY-MM-DD HH:MM:SS` UTC (cached parts: fast for 100k rows)."""
+    days, rest = divmod(ts, 86_400)
+    return _day(days) + _clock(rest)
+
+
+@functools.cache
+def _day(days: int) -> str:
+    return (dt.date(1970, 1, 1) + dt.timedelta(days=days)).isoformat()
+
+
+@functools.cache
+def _clock(seconds: int) -> str:
+    return f" {seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
 
 def email(r: random.Random, domain: str = "example.com") -> str:
     """A synthetic e-mail address."""
     return f"{r.choice(WORDS)}.{r.choice(WORDS)}{r.randrange(1000)}@{domain}"
+
+
+def opaque(text: str) -> str:
+    """`text` as an opaque URL-safe token (base64 without padding), for API cursors."""
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def unopaque(token: str) -> str | None:
+    """The text of a token made by `opaque`, or None if it is not one."""
+    try:
+        return base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
