@@ -1,7 +1,7 @@
 """One paginator per pagination style of the contract.
 
 A stream declares a paginator *template* as a class attribute, e.g.
-``paginator = PageNumberPaginator(page_size=20)``; every run takes a fresh copy bound to
+``paginator = PageNumberPaging(page_size=20)``; every run takes a fresh copy bound to
 the stream's records path (`new`). Each paginator both reads the next token from a
 response (the SDK's `get_next` / `has_more`) and writes the current token into the next
 request (`apply`), so streams never handle paging parameters themselves.
@@ -36,7 +36,7 @@ def _dig(body: t.Any, path: str) -> t.Any:
     return node
 
 
-class Paginator(BaseAPIPaginator[T]):
+class Paging(BaseAPIPaginator[T]):
     """Base of the contract paginators: a template that makes per-run copies."""
 
     #: Record fields that are paging metadata and are removed from records.
@@ -76,7 +76,7 @@ class Paginator(BaseAPIPaginator[T]):
         raise NotImplementedError
 
 
-class PageNumberPaginator(Paginator[int]):
+class PageNumberPaging(Paging[int]):
     """`page=1, 2, …`; the last page is the first one shorter than `page_size`."""
 
     def __init__(self, page_size: int, param: str = "page", start: int = 1) -> None:
@@ -94,7 +94,7 @@ class PageNumberPaginator(Paginator[int]):
         request.params[self.param] = token
 
 
-class OffsetPaginator(Paginator[int]):
+class OffsetPaging(Paging[int]):
     """`limit=<n>&offset=<k>` from 0; the last page is shorter than `limit`.
 
     A last page that is exactly full is followed by one empty page, which ends paging
@@ -120,7 +120,7 @@ class OffsetPaginator(Paginator[int]):
         request.params[self.offset_param] = token or 0
 
 
-class StartCursorPaginator(Paginator[int]):
+class StartCursorPaging(Paging[int]):
     """`start=<n>&limit=<l>`, continued from `additional_data.pagination.next_start`."""
 
     def __init__(
@@ -144,7 +144,7 @@ class StartCursorPaginator(Paginator[int]):
         request.params["limit"] = self.limit
 
 
-class NextCursorPaginator(Paginator[str | None]):
+class NextCursorPaging(Paging[str | None]):
     """An opaque cursor at `path` in the body, sent back as query parameter `param`."""
 
     def __init__(self, param: str = "next", path: str = "pages.next") -> None:
@@ -160,7 +160,7 @@ class NextCursorPaginator(Paginator[str | None]):
             request.params[self.param] = token
 
 
-class ScrollPaginator(Paginator[str | None]):
+class ScrollPaging(Paging[str | None]):
     """Scroll: send the body's `scroll_param` back until a page has no records.
 
     A scroll id may legitimately repeat from page to page, so unlike the SDK's paginators
@@ -191,7 +191,7 @@ class ScrollPaginator(Paginator[str | None]):
             request.params[self.param] = token
 
 
-class BodyCursorPaginator(Paginator[str | None]):
+class BodyCursorPaging(Paging[str | None]):
     """Search pagination in a POST body.
 
     The body gets ``"pagination": {"per_page": n}`` and, after the first page,
@@ -222,7 +222,7 @@ class BodyCursorPaginator(Paginator[str | None]):
         request.data = body
 
 
-class RecordCursorPaginator(Paginator[str | None]):
+class RecordCursorPaging(Paging[str | None]):
     """`page_size=<n>`, then `cursor=<c>` from the `cursor` of the page's last record.
 
     Stops at an empty page or when the last record carries no cursor. The cursor field
@@ -248,7 +248,7 @@ class RecordCursorPaginator(Paginator[str | None]):
             request.params[self.param] = token
 
 
-class SinglePagePaginator(Paginator[None]):
+class SinglePage(Paging[None]):
     """One request, no paging parameters."""
 
     def __init__(self) -> None:

@@ -44,7 +44,7 @@ from taps.common.errors import (
     RequestFailedError,
 )
 from taps.common.output import BufferedWriter, Conformer
-from taps.common.pagination import Paginator, SinglePagePaginator
+from taps.common.pagination import Paging, SinglePage
 from taps.common.records import BadResponseError, RecordsPath, json_body
 from taps.common.redaction import redact
 from taps.common.settings import parse_datetime
@@ -119,8 +119,8 @@ class BaseStream(RESTStream[t.Any]):
 
     #: Where the records are in a response body (a simple JSONPath, one wildcard).
     records_jsonpath: str = "$[*]"
-    #: Paginator template; each run pages with a fresh copy.
-    paginator: Paginator = SinglePagePaginator()
+    #: Paging template; each run pages with a fresh copy.
+    paginator: Paging = SinglePage()
     #: The API has no server-side time filter: drop records older than the bookmark.
     client_side_filter: bool = False
     #: With `client_side_filter`: pages come newest first, so stop after the first page
@@ -178,7 +178,7 @@ class BaseStream(RESTStream[t.Any]):
 
     # -- paging -------------------------------------------------------------------------
 
-    def get_new_paginator(self) -> Paginator:
+    def get_new_paginator(self) -> Paging:
         stop = self._stop_paging if self.client_side_filter and self.newest_first else None
         return self.paginator.new(self._records, stop_condition=stop)
 

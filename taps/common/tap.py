@@ -1,17 +1,20 @@
 """The base tap: settings, validation, sandbox mode, redaction and clean failure.
 
-A tap subclass names itself, its credential placement, its sandbox API and its streams:
+A tap subclass names itself, its credential placement and its streams:
 
     class TapErrorTracking(BaseTap):
         name = "tap-error-tracking"
         auth = AuthPlacement.header("api_key")
-        sandbox_api = ErrorTrackingAPI
         stream_types = (Items, Occurrences, ...)
         config_jsonschema = config_schema([credential_property("api_key", "...")])
+
+Its sandbox API is the `API` class of the `sandbox` module next to the tap's own module,
+imported only in sandbox mode: a real run never loads the fake API.
 """
 
 from __future__ import annotations
 
+import importlib
 import sys
 import typing as t
 from concurrent.futures import ThreadPoolExecutor
@@ -24,12 +27,12 @@ from taps.common import redaction, settings
 from taps.common.errors import TapError
 from taps.common.output import BufferedWriter
 from taps.common.ratelimit import RateGate
-from taps.common.sandbox import SandboxAPI, SandboxServer
 
 if t.TYPE_CHECKING:
     from singer_sdk.authenticators import APIAuthenticatorBase
 
     from taps.common.auth import AuthPlacement
+    from taps.common.sandbox import SandboxAPI, SandboxServer
     from taps.common.streams import BaseStream
 
 DISTRIBUTION = "rest-taps"
@@ -39,7 +42,6 @@ class BaseTap(Tap):
     """Base of the five taps."""
 
     auth: t.ClassVar[AuthPlacement]
-    sandbox_api: t.ClassVar[type[SandboxAPI]]
     stream_types: t.ClassVar[t.Sequence[type[BaseStream]]]
 
     #: msgspec writer (measured 1.35x faster than the default JSON writer) that does not
@@ -62,16 +64,25 @@ class BaseTap(Tap):
 
     # -- connection (sandbox or real API) ----------------------------------------------
 
+    @classmethod
+    def sandbox_api(cls) -> type[SandboxAPI]:
+        """The tap's sandbox API class (imported on demand)."""
+        package = cls.__module__.rpartition(".")[0]
+        return importlib.import_module(f"{package}.sandbox").API
+
     @cached_property
     def sandbox(self) -> SandboxServer | None:
         """The in-process sandbox server, started on first use in sandbox mode."""
         if not self.config.get("sandbox"):
             return None
-        server = SandboxServer(self.sandbox_api()).start()
+        from taps.common.sandbox import SandboxServer
+
+        api = self.sandbox_api()()
+        server = SandboxServer(api).start()
         self.logger.info(
             "Sandbox mode: reading the synthetic %s API served at %s (api_url and "
             "credentials are ignored).",
-            self.sandbox_api.title,
+            api.title,
             server.url,
         )
         return server

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from singer_sdk import SchemaDirectory, StreamSchema
 
-from taps.common.pagination import RecordCursorPaginator
+from taps.common.pagination import RecordCursorPaging
 from taps.common.streams import BaseStream
 
 
@@ -26,7 +26,7 @@ class RecordCursorStream(CrmHelpdeskStream):
     """`page_size=100`, then `cursor=<the last record's cursor>`; stops at an empty page
     or a last record without `cursor`. The `cursor` field never reaches a record."""
 
-    paginator = RecordCursorPaginator(page_size=100)
+    paginator = RecordCursorPaging(page_size=100)
 
 
 class Contacts(RecordCursorStream):

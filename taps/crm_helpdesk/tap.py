@@ -5,7 +5,6 @@ from __future__ import annotations
 from taps.common.auth import AuthPlacement
 from taps.common.settings import config_schema, credential_property
 from taps.common.tap import BaseTap
-from taps.crm_helpdesk.sandbox import CrmHelpdeskAPI
 from taps.crm_helpdesk.streams import STREAMS
 
 
@@ -15,7 +14,6 @@ class TapCrmHelpdesk(BaseTap):
 
     name = "tap-crm-helpdesk"
     auth = AuthPlacement.basic("email", "api_key")
-    sandbox_api = CrmHelpdeskAPI
     stream_types = STREAMS
     config_jsonschema = config_schema(
         [

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from singer_sdk import SchemaDirectory, StreamSchema
 
-from taps.common.pagination import BodyCursorPaginator, NextCursorPaginator, ScrollPaginator
+from taps.common.pagination import BodyCursorPaging, NextCursorPaging, ScrollPaging
 from taps.common.settings import parse_datetime
 from taps.common.streams import BaseStream
 
@@ -55,7 +55,7 @@ class SearchStream(CustomerMessagingStream):
     http_method = "POST"
     replication_key = "updated_at"
     is_sorted = True
-    paginator = BodyCursorPaginator(per_page=150)
+    paginator = BodyCursorPaging(per_page=150)
 
     def prepare_request_payload(self, context: Context | None, next_page_token: t.Any) -> dict:
         return {
@@ -119,7 +119,7 @@ class ActivityLogs(CustomerMessagingStream):
     name = "activity_logs"
     path = "/v1/admins/activity_logs"
     records_jsonpath = "$.activity_logs[*]"
-    paginator = NextCursorPaginator()
+    paginator = NextCursorPaging()
     replication_key = "created_at"
     since_param = "created_at_after"
     is_sorted = True
@@ -129,7 +129,7 @@ class Segments(CustomerMessagingStream):
     name = "segments"
     path = "/v1/segments"
     records_jsonpath = "$.segments[*]"
-    paginator = NextCursorPaginator()
+    paginator = NextCursorPaging()
 
 
 # -- one page ------------------------------------------------------------------------------
@@ -176,7 +176,7 @@ class Companies(CustomerMessagingStream):
     name = "companies"
     path = "/v1/companies/scroll"
     records_jsonpath = "$.data[*]"
-    paginator = ScrollPaginator()
+    paginator = ScrollPaging()
 
     def get_child_context(self, record: dict, context: Context | None) -> dict:
         return {"company_id": record["id"]}

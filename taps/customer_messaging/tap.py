@@ -7,7 +7,6 @@ from singer_sdk import typing as th
 from taps.common.auth import AuthPlacement
 from taps.common.settings import config_schema, credential_property
 from taps.common.tap import BaseTap
-from taps.customer_messaging.sandbox import CustomerMessagingAPI
 from taps.customer_messaging.streams import STREAMS
 
 
@@ -17,7 +16,6 @@ class TapCustomerMessaging(BaseTap):
 
     name = "tap-customer-messaging"
     auth = AuthPlacement.bearer("access_token")
-    sandbox_api = CustomerMessagingAPI
     stream_types = STREAMS
     config_jsonschema = config_schema(
         [

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from singer_sdk import SchemaDirectory, StreamSchema
 
-from taps.common.pagination import PageNumberPaginator
+from taps.common.pagination import PageNumberPaging
 from taps.common.settings import parse_datetime
 from taps.common.streams import BaseStream
 
@@ -36,7 +36,7 @@ class Items(NewestFirstStream):
     path = "/v1/items"
     records_jsonpath = "$.result.items[*]"
     replication_key = "last_occurrence_timestamp"
-    paginator = PageNumberPaginator(page_size=100)
+    paginator = PageNumberPaging(page_size=100)
 
 
 class Occurrences(NewestFirstStream):
@@ -44,7 +44,7 @@ class Occurrences(NewestFirstStream):
     path = "/v1/occurrences"
     records_jsonpath = "$.result.instances[*]"
     replication_key = "timestamp"
-    paginator = PageNumberPaginator(page_size=20)
+    paginator = PageNumberPaging(page_size=20)
 
 
 class ItemsMetrics(ErrorTrackingStream):
@@ -68,21 +68,21 @@ class Deploys(NewestFirstStream):
     path = "/v1/deploys"
     records_jsonpath = "$.result.deploys[*]"
     replication_key = "start_time"
-    paginator = PageNumberPaginator(page_size=20)
+    paginator = PageNumberPaging(page_size=20)
 
 
 class Environments(ErrorTrackingStream):
     name = "environments"
     path = "/v1/environments"
     records_jsonpath = "$.result.environments[*]"
-    paginator = PageNumberPaginator(page_size=20)
+    paginator = PageNumberPaging(page_size=20)
 
 
 class RqlJobs(ErrorTrackingStream):
     name = "rql_jobs"
     path = "/v1/rql/jobs"
     records_jsonpath = "$.result.jobs[*]"
-    paginator = PageNumberPaginator(page_size=20)
+    paginator = PageNumberPaging(page_size=20)
 
 
 class TopActiveItems(ErrorTrackingStream):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from singer_sdk import SchemaDirectory, StreamSchema
 
-from taps.common.pagination import StartCursorPaginator
+from taps.common.pagination import StartCursorPaging
 from taps.common.streams import BaseStream
 
 if t.TYPE_CHECKING:
@@ -29,7 +29,7 @@ class PipelineCrmStream(BaseStream):
 class PagedStream(PipelineCrmStream):
     """Start cursor: `start`/`limit=50`, on from `additional_data.pagination.next_start`."""
 
-    paginator = StartCursorPaginator(limit=50)
+    paginator = StartCursorPaging(limit=50)
 
 
 class RecentsStream(PagedStream):

@@ -5,7 +5,6 @@ from __future__ import annotations
 from taps.common.auth import AuthPlacement
 from taps.common.settings import config_schema, credential_property
 from taps.common.tap import BaseTap
-from taps.pipeline_crm.sandbox import PipelineCrmAPI
 from taps.pipeline_crm.streams import STREAMS
 
 
@@ -14,7 +13,6 @@ class TapPipelineCrm(BaseTap):
 
     name = "tap-pipeline-crm"
     auth = AuthPlacement.query("api_token")
-    sandbox_api = PipelineCrmAPI
     stream_types = STREAMS
     config_jsonschema = config_schema(
         [

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from singer_sdk import SchemaDirectory, StreamSchema
 
-from taps.common.pagination import OffsetPaginator
+from taps.common.pagination import OffsetPaging
 from taps.common.streams import BaseStream
 
 
@@ -16,7 +16,7 @@ class WebExperimentsStream(BaseStream):
     schema = StreamSchema(SchemaDirectory(Path(__file__).parent / "schemas"))
     primary_keys = ("id",)
     records_jsonpath = "$._data[*]"
-    paginator = OffsetPaginator(limit=50)
+    paginator = OffsetPaging(limit=50)
 
 
 class Accounts(WebExperimentsStream):

@@ -5,7 +5,6 @@ from __future__ import annotations
 from taps.common.auth import AuthPlacement
 from taps.common.settings import config_schema, credential_property
 from taps.common.tap import BaseTap
-from taps.web_experiments.sandbox import WebExperimentsAPI
 from taps.web_experiments.streams import STREAMS
 
 
@@ -14,7 +13,6 @@ class TapWebExperiments(BaseTap):
 
     name = "tap-web-experiments"
     auth = AuthPlacement.header("api_key")
-    sandbox_api = WebExperimentsAPI
     stream_types = STREAMS
     config_jsonschema = config_schema(
         [credential_property("api_key", "API key, sent as header `api_key` on every request.")]

@@ -17,7 +17,7 @@ from singer_sdk.exceptions import ConfigValidationError
 
 from taps.common import redaction
 from taps.common.auth import AuthPlacement
-from taps.common.pagination import PageNumberPaginator
+from taps.common.pagination import PageNumberPaging
 from taps.common.ratelimit import RateGate
 from taps.common.sandbox import Request, Response, SandboxAPI, SandboxServer, route
 from taps.common.settings import config_schema, credential_property, validate
@@ -97,7 +97,7 @@ class Things(BaseStream):
     records_jsonpath = "$.data[*]"
     primary_keys = ("id",)
     schema = SCHEMA
-    paginator = PageNumberPaginator(page_size=5)
+    paginator = PageNumberPaging(page_size=5)
 
     def get_child_context(self, record: dict, context: t.Any) -> dict:
         return {"thing_id": record["id"]}
@@ -116,7 +116,6 @@ def make_tap(placement: AuthPlacement) -> type[BaseTap]:
     class ThingsTap(BaseTap):
         name = "tap-things"
         auth = placement
-        sandbox_api = ThingsAPI
         stream_types = (Things, Parts)
         config_jsonschema = config_schema(
             [credential_property(s, "a credential") for s in placement.settings]

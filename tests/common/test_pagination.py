@@ -9,14 +9,14 @@ import requests
 from singer_sdk.streams.rest import HTTPRequest
 
 from taps.common.pagination import (
-    BodyCursorPaginator,
-    NextCursorPaginator,
-    OffsetPaginator,
-    PageNumberPaginator,
-    RecordCursorPaginator,
-    ScrollPaginator,
-    SinglePagePaginator,
-    StartCursorPaginator,
+    BodyCursorPaging,
+    NextCursorPaging,
+    OffsetPaging,
+    PageNumberPaging,
+    RecordCursorPaging,
+    ScrollPaging,
+    SinglePage,
+    StartCursorPaging,
 )
 from taps.common.records import BadResponseError, RecordsPath, json_body
 
@@ -67,7 +67,7 @@ def test_json_body_rejects_non_json_and_decodes_once() -> None:
 
 
 def test_page_number_stops_at_the_first_short_page() -> None:
-    p = PageNumberPaginator(page_size=2).new(RecordsPath("$.result.items[*]"))
+    p = PageNumberPaging(page_size=2).new(RecordsPath("$.result.items[*]"))
     full = {"result": {"items": [1, 2]}}
     short = {"result": {"items": [3]}}
     assert walk(p, [full, full, short, full]) == [1, 2, 3]
@@ -78,12 +78,12 @@ def test_page_number_stops_at_the_first_short_page() -> None:
 
 def test_page_number_stop_condition_ends_paging() -> None:
     full = {"result": {"items": [1, 2]}}
-    p = PageNumberPaginator(page_size=2).new(RecordsPath("$.result.items[*]"), lambda _: True)
+    p = PageNumberPaging(page_size=2).new(RecordsPath("$.result.items[*]"), lambda _: True)
     assert walk(p, [full, full]) == [1]
 
 
 def test_offset_exactly_full_last_page_is_followed_by_one_empty_page() -> None:
-    p = OffsetPaginator(limit=2).new(RecordsPath("$._data[*]"))
+    p = OffsetPaging(limit=2).new(RecordsPath("$._data[*]"))
     assert walk(p, [{"_data": [1, 2]}, {"_data": [3, 4]}, {"_data": []}]) == [0, 2, 4]
     assert p.finished
     req = request()
@@ -98,7 +98,7 @@ def test_start_cursor_follows_next_start_while_more_items() -> None:
             pagination["next_start"] = next_start
         return {"data": [1], "additional_data": {"pagination": pagination}}
 
-    p = StartCursorPaginator(limit=50).new(RecordsPath("$.data[*]"))
+    p = StartCursorPaging(limit=50).new(RecordsPath("$.data[*]"))
     assert walk(p, [page(True, 50), page(True, 100), page(False)]) == [0, 50, 100]
     req = request()
     p.apply(req, 100)
@@ -106,10 +106,10 @@ def test_start_cursor_follows_next_start_while_more_items() -> None:
 
 
 def test_next_cursor_until_null_or_absent() -> None:
-    p = NextCursorPaginator().new(RecordsPath("$.segments[*]"))
+    p = NextCursorPaging().new(RecordsPath("$.segments[*]"))
     bodies = [{"pages": {"next": "c1"}}, {"pages": {"next": "c2"}}, {"pages": {"next": None}}]
     assert walk(p, bodies) == [None, "c1", "c2"]
-    p2 = NextCursorPaginator().new(RecordsPath("$.segments[*]"))
+    p2 = NextCursorPaging().new(RecordsPath("$.segments[*]"))
     assert walk(p2, [{"pages": {}}]) == [None]
     req = request()
     p.apply(req, None)
@@ -119,7 +119,7 @@ def test_next_cursor_until_null_or_absent() -> None:
 
 
 def test_scroll_allows_a_repeated_scroll_param_and_stops_at_empty_data() -> None:
-    p = ScrollPaginator().new(RecordsPath("$.data[*]"))
+    p = ScrollPaging().new(RecordsPath("$.data[*]"))
     bodies = [
         {"data": [1], "scroll_param": "s"},
         {"data": [2], "scroll_param": "s"},
@@ -133,7 +133,7 @@ def test_scroll_allows_a_repeated_scroll_param_and_stops_at_empty_data() -> None
 
 
 def test_body_cursor_writes_pagination_into_the_post_body() -> None:
-    p = BodyCursorPaginator(per_page=150).new(RecordsPath("$.data[*]"))
+    p = BodyCursorPaging(per_page=150).new(RecordsPath("$.data[*]"))
     bodies = [{"pages": {"next": {"starting_after": "abc"}}}, {"pages": {}}]
     assert walk(p, bodies) == [None, "abc"]
     req = request(data={"query": {"field": "updated_at"}})
@@ -144,7 +144,7 @@ def test_body_cursor_writes_pagination_into_the_post_body() -> None:
 
 
 def test_record_cursor_reads_the_last_record_and_stops() -> None:
-    p = RecordCursorPaginator(page_size=2).new(RecordsPath("$.data[*]"))
+    p = RecordCursorPaging(page_size=2).new(RecordsPath("$.data[*]"))
     bodies = [
         {"data": [{"id": 1}, {"id": 2, "cursor": "c1"}]},
         {"data": [{"id": 3}, {"id": 4, "cursor": "c2"}]},
@@ -152,7 +152,7 @@ def test_record_cursor_reads_the_last_record_and_stops() -> None:
     ]
     assert walk(p, bodies) == [None, "c1", "c2"]
     assert p.finished
-    empty_after_full = RecordCursorPaginator(page_size=2).new(RecordsPath("$.data[*]"))
+    empty_after_full = RecordCursorPaging(page_size=2).new(RecordsPath("$.data[*]"))
     assert walk(empty_after_full, [{"data": [{"id": 1, "cursor": "c"}]}, {"data": []}]) == [
         None,
         "c",
@@ -164,7 +164,7 @@ def test_record_cursor_reads_the_last_record_and_stops() -> None:
 
 
 def test_single_page() -> None:
-    p = SinglePagePaginator().new(RecordsPath("$[*]"))
+    p = SinglePage().new(RecordsPath("$[*]"))
     assert walk(p, [[1, 2]]) == [None]
     req = request()
     p.apply(req, None)
@@ -172,7 +172,7 @@ def test_single_page() -> None:
 
 
 def test_templates_are_not_mutated_by_runs() -> None:
-    template = PageNumberPaginator(page_size=1)
+    template = PageNumberPaging(page_size=1)
     run = template.new(RecordsPath("$[*]"))
     run.advance(response([1]))
     assert run.current_value == 2
