@@ -126,6 +126,16 @@ class BaseTap(Tap):
     def discover_streams(self) -> list[BaseStream]:
         return [stream_type(tap=self) for stream_type in self.stream_types]
 
+    def custom_properties(self, streams: t.Mapping[str, BaseStream]) -> dict[str, dict[str, dict]]:
+        """Stream name → {property: JSON schema} of fields the account defines itself.
+
+        Some APIs describe an account's custom fields at endpoints of their own. A tap
+        overrides this to read them (with `list(streams[name].get_records(None))`) and
+        type them; discovery adds them to the declared schemas when it can reach the
+        API. The default: none.
+        """
+        return {}
+
     def sync_all(self) -> None:
         """Sync; a `TapError` ends the run with its one line, the state so far, exit 1."""
         try:

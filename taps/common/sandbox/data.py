@@ -10,8 +10,11 @@ import base64
 import binascii
 import datetime as dt
 import functools
+import json
 import random
+import typing as t
 import uuid
+import zlib
 
 #: 2024-01-01T00:00:00Z: synthetic timestamps count from here.
 EPOCH = 1_704_067_200
@@ -98,3 +101,37 @@ def unopaque(token: str) -> str | None:
         return base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
         return None
+
+
+def drifts(stream: str, field: str) -> bool:
+    """Whether drift mode alters `field` of `stream` (about a third of the fields)."""
+    return zlib.crc32(f"{stream}.{field}".encode()) % 3 == 0
+
+
+def drifted(value: t.Any) -> t.Any:
+    """`value` as another JSON type: what an API does when it breaks its own types."""
+    if isinstance(value, bool):
+        return int(value)  # 1 / 0 where a boolean is documented
+    if isinstance(value, int | float):
+        return str(value)  # a numeric string where a number is documented
+    if isinstance(value, str):
+        return {"text": value}  # an object where a string is documented
+    if isinstance(value, dict):
+        return json.dumps(value, sort_keys=True)  # JSON text where an object is documented
+    if isinstance(value, list):
+        return {"items": value}  # an object where a list is documented
+    return value  # null stays null
+
+
+def drift_tables(tables: dict[str, t.Any], stable: t.Mapping[str, t.Sequence[str]]) -> None:
+    """Alter the values of every third record of each table in place (the first one
+    included, so a first page shows each drift), in the fields `drifts` picks, leaving
+    `stable[stream]` and `id` alone."""
+    for stream, rows in tables.items():
+        keep = {"id", *stable.get(stream, ())}
+        groups = rows.values() if isinstance(rows, dict) else [rows]
+        for group in groups:
+            for record in group[::3]:
+                for field, value in record.items():
+                    if field not in keep and drifts(stream, field):
+                        record[field] = drifted(value)

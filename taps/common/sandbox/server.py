@@ -22,6 +22,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 import msgspec
 
+from taps.common.sandbox import data
+
 _encode = msgspec.json.Encoder().encode
 
 
@@ -60,11 +62,19 @@ def route(method: str, pattern: str) -> t.Callable[[Handler], Handler]:
 
 
 class SandboxAPI:
-    """Base of each API's sandbox: routing, authentication and error shapes.
+    """Base of each API's sandbox: routing, authentication, error shapes and data.
 
     Subclasses set `credentials` (setting name → the value this sandbox accepts),
-    implement `authorized`, and give each route a method decorated with `@route`
-    that takes the `Request` (and path captures as keyword arguments).
+    implement `authorized`, fill `tables` with the records each stream reads, and give
+    each route a method decorated with `@route` that takes the `Request` (and path
+    captures as keyword arguments).
+
+    `tables` maps a stream name to the records the API holds for it: a list, or for a
+    child resource a dict of parent key → list. Routes serve from it, so a test can
+    serve records nobody here wrote (`replace`) and drift mode can alter values in
+    place. With `drift=True` the API answers with values of other JSON types than its
+    documented ones (`taps.common.sandbox.data.drift_tables`) in every field but the
+    `stable_fields` of a stream: the input the taps' schema evolution must absorb.
     """
 
     #: Human name of the API, for logs.
@@ -73,17 +83,43 @@ class SandboxAPI:
     credentials: t.ClassVar[dict[str, str]] = {}
     #: Default volume of the main streams (the `--records` scale).
     default_records = 1000
+    #: Stream → fields drift mode never alters (keys, replication keys, parent keys,
+    #: paging fields): the tap may rely on their types.
+    stable_fields: t.ClassVar[dict[str, tuple[str, ...]]] = {}
 
-    def __init__(self, records: int | None = None, seed: int = 0) -> None:
+    def __init__(self, records: int | None = None, seed: int = 0, *, drift: bool = False) -> None:
         self.records = self.default_records if records is None else records
         self.seed = seed
+        self.drift = drift
+        self.tables: dict[str, t.Any] = {}
         self.lock = threading.RLock()
+        self._drifted = False
         self._routes: list[tuple[str, re.Pattern[str], Handler]] = []
         for name in dir(type(self)):
             func = getattr(type(self), name)
             for method, pattern in getattr(func, "_routes", ()):
                 regex = re.sub(r"\\{(\w+)\\}", r"(?P<\1>[^/]+)", re.escape(pattern))
                 self._routes.append((method, re.compile(f"^{regex}$"), getattr(self, name)))
+
+    def replace(self, stream: str, records: list[dict]) -> None:
+        """Serve exactly `records` (values verbatim) as the records of `stream`.
+
+        A child resource's sandbox overrides this to file the records under parents it
+        serves. Subclasses that cache views of their tables drop them in `changed`.
+        """
+        with self.lock:
+            self.tables[stream] = [dict(record) for record in records]
+            self.changed()
+
+    def changed(self) -> None:
+        """The tables changed: forget any view derived from them."""
+
+    def expected_counts(self) -> dict[str, int]:
+        """Stream name → records a full sync (no start_date) reads from this data."""
+        return {
+            stream: sum(map(len, rows.values())) if isinstance(rows, dict) else len(rows)
+            for stream, rows in self.tables.items()
+        }
 
     def authorized(self, request: Request) -> bool:
         """Whether the request carries this API's credential."""
@@ -92,10 +128,6 @@ class SandboxAPI:
     def error(self, status: int, message: str) -> Response:
         """An error response in this API's shape."""
         return Response({"error": message}, status)
-
-    def expected_counts(self) -> dict[str, int]:
-        """Stream name → records a full sync (no start_date) reads from this data."""
-        raise NotImplementedError
 
     def handle(self, request: Request) -> Response:
         """Route one request."""
@@ -110,6 +142,10 @@ class SandboxAPI:
             if not self.authorized(request):
                 return self.error(401, "Unauthorized: the credential was rejected")
             with self.lock:
+                if self.drift and not self._drifted:
+                    self._drifted = True
+                    data.drift_tables(self.tables, self.stable_fields)
+                    self.changed()
                 return handler(request, **match.groupdict())
         if matched_path:
             return self.error(405, f"Method {request.method} not allowed")
