@@ -92,14 +92,16 @@ def config_for(server: SandboxServer, **extra: t.Any) -> dict:
     }
 
 
-def catalog_selecting(tap: t.Any, streams: t.Iterable[str]) -> dict:
-    """The tap's catalog with only `streams` selected."""
-    wanted = set(streams)
+def declared_catalog(tap_cls: type, config: dict, streams: t.Iterable[str] | None = None) -> dict:
+    """The tap's catalog of declared schemas (read without asking the API), as an
+    earlier discovery would give it, with only `streams` selected (all when None)."""
+    tap = tap_cls(config={**config, "schema_evolution": "off"}, validate_config=False)
     catalog = tap.catalog_dict
+    wanted = None if streams is None else set(streams)
     for entry in catalog["streams"]:
         for md in entry["metadata"]:
             if md["breadcrumb"] == []:
-                md["metadata"]["selected"] = entry["tap_stream_id"] in wanted
+                md["metadata"]["selected"] = wanted is None or entry["tap_stream_id"] in wanted
     return catalog
 
 
@@ -108,13 +110,18 @@ def sync(
     config: dict,
     state: dict | None = None,
     streams: t.Iterable[str] | None = None,
+    *,
+    discover: bool = False,
 ) -> SyncResult:
-    """Run a tap in-process and return what it wrote to stdout."""
+    """Run a tap in-process and return what it wrote to stdout.
+
+    The run gets the declared catalog, as under Meltano (which discovers once, then
+    runs with the catalog), so the requests a test sees are the sync's own; with
+    `discover=True` the tap gets no catalog and discovers (sampling the API) itself.
+    """
     raw = io.BytesIO()
     out = io.TextIOWrapper(raw, encoding="utf-8")
-    catalog = None
-    if streams is not None:
-        catalog = catalog_selecting(tap_cls(config=config), streams)
+    catalog = None if discover else declared_catalog(tap_cls, config, streams)
     with contextlib.redirect_stdout(out):
         tap = tap_cls(config=config, state=state, catalog=catalog)
         tap.sync_all()
@@ -127,12 +134,25 @@ def run_cli(
     config: dict,
     state: dict | None = None,
     timeout: float = 120,
+    *,
+    catalog: dict | None = None,
+    discover: bool = False,
 ) -> subprocess.CompletedProcess[str]:
-    """Run a tap's console script as a user would; returns the finished process."""
+    """Run a tap's console script as a user would; returns the finished process.
+
+    Like `sync`, the run gets `catalog`, else the declared catalog, unless `discover`.
+    """
+    if catalog is None and not discover:
+        tap_cls = next(c for c in map(tap_class, available_taps()) if c.name == tap_name)
+        catalog = declared_catalog(tap_cls, config)
     with tempfile.TemporaryDirectory() as tmp:
         config_path = Path(tmp, "config.json")
         config_path.write_text(json.dumps(config))
         args = [str(Path(sys.executable).parent / tap_name), "--config", str(config_path)]
+        if catalog is not None:
+            catalog_path = Path(tmp, "catalog.json")
+            catalog_path.write_text(json.dumps(catalog))
+            args += ["--catalog", str(catalog_path)]
         if state is not None:
             state_path = Path(tmp, "state.json")
             state_path.write_text(json.dumps(state))

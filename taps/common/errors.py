@@ -23,3 +23,7 @@ class BadResponseBodyError(TapError):
 
 class ParentNotFoundError(TapError):
     """A child resource answered 404: its parent was deleted. The parent is skipped."""
+
+
+class SchemaDriftError(TapError):
+    """A key property's value broke its declared type: keys and bookmarks depend on it."""

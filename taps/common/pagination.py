@@ -58,6 +58,12 @@ class Paging(BaseAPIPaginator[T]):
         fresh.stop_condition = stop_condition
         return fresh
 
+    def continue_if_empty(self, response: requests.Response) -> bool:
+        """Page on after a page that yields no record: a client-side filter may have kept
+        none of its records while later pages hold newer ones. Paging ends where the
+        style says (`has_more`, the next token) or where the stop condition says."""
+        return True
+
     def page_records(self, response: requests.Response) -> list[t.Any]:
         """The records of `response` (as the stream sees them before filtering)."""
         assert self.records is not None, "call new() before paging"

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from singer_sdk import typing as th
 
 DEFAULT_API_URL = "https://api.example.com"
+SCHEMA_EVOLUTION = ("auto", "include", "exclude", "off")
 
 
 def common_properties() -> list[th.Property]:
@@ -80,6 +81,20 @@ def common_properties() -> list[th.Property]:
             default=8,
             title="Maximum concurrent requests",
             description="Child-stream requests sent at the same time (1 = one at a time).",
+        ),
+        th.Property(
+            "schema_evolution",
+            th.StringType(allowed_values=list(SCHEMA_EVOLUTION)),
+            default="auto",
+            title="Schema evolution",
+            description=(
+                "Properties the schema lacks are added (inferred from their values) and "
+                "values that break their declared type go to a `<name>__v_<type>` property. "
+                "`auto`: new properties are added when every declared property is selected, "
+                "left out when some are deselected; `include`: always added; `exclude`: "
+                "never added; `off`: the declared schema only (unknown properties dropped, "
+                "values conformed)."
+            ),
         ),
         th.Property(
             "user_agent",

@@ -10,6 +10,9 @@ declaration (path, records path, paginator, keys, replication key):
 - bodies that are not JSON, or lack the records' container, end the run with a message
   naming stream and path; a `null` container is an empty page;
 - optional rate-limit pacing on `X-RateLimit-Remaining` / `X-RateLimit-Reset`;
+- runtime schema evolution (`taps.common.evolution`): every property the API sends
+  reaches the target with its value, announced by a widened SCHEMA before the record that
+  needs it, remembered in the stream's state for later runs;
 - client-side incremental filtering for APIs without a server-side time filter, with
   early stop for newest-first endpoints;
 - messages that never carry a secret (URLs are shown as method and path only).
@@ -17,6 +20,7 @@ declaration (path, records path, paginator, keys, replication key):
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import itertools
 import os
@@ -34,7 +38,8 @@ import backoff
 import requests
 from singer_sdk import RESTStream
 from singer_sdk.exceptions import RetriableAPIError
-from singer_sdk.helpers._typing import is_datetime_type, is_integer_type
+from singer_sdk.helpers._catalog import get_selected_schema
+from singer_sdk.helpers._typing import TypeConformanceLevel, is_datetime_type, is_integer_type
 from singer_sdk.mapper import SameRecordTransform
 
 from taps.common.errors import (
@@ -43,7 +48,8 @@ from taps.common.errors import (
     ParentNotFoundError,
     RequestFailedError,
 )
-from taps.common.output import BufferedWriter, Conformer
+from taps.common.evolution import Change, Evolution
+from taps.common.output import BufferedWriter
 from taps.common.pagination import Paging, SinglePage
 from taps.common.records import BadResponseError, RecordsPath, json_body
 from taps.common.redaction import redact
@@ -59,6 +65,8 @@ if t.TYPE_CHECKING:
     from taps.common.tap import BaseTap
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+#: Key of a stream's state that remembers the schema changes runs have learned.
+LEARNED_KEY = "learned_schema"
 AUTH_STATUSES = frozenset({401, 403})
 NETWORK_ERRORS = (
     ConnectionResetError,
@@ -138,6 +146,14 @@ class BaseStream(RESTStream[t.Any]):
         self._extracted_at = dt.datetime.now(dt.UTC)
         self._sessions = threading.local()
         self._prefetched: dict[tuple, Future[list[dict]]] = {}
+        # This instance's own copy of the declared schema: evolution widens it in place.
+        declared = copy.deepcopy(self.schema)
+        self._schema = declared
+        self.__dict__["schema"] = declared
+        self._evolution: Evolution | None = None
+        self._sampled: dict[tuple, requests.Response] = {}
+        self._replayed = False
+        self._warned: set[str] = set()
 
     # -- connection -----------------------------------------------------------------
 
@@ -195,6 +211,9 @@ class BaseStream(RESTStream[t.Any]):
     def _request(
         self, prepared_request: requests.PreparedRequest, context: Context | None
     ) -> requests.Response:
+        sampled = self._sampled.pop(_request_key(prepared_request), None)
+        if sampled is not None:  # discovery read this very page a moment ago
+            return sampled
         gate = self._tap.rate_gate
         gate.acquire(paced=self.rate_limit_headers is not None)
         response = None
@@ -355,6 +374,18 @@ class BaseStream(RESTStream[t.Any]):
         response = self.request_decorator(self._request)(request, context)
         return list(self.parse_response(response))
 
+    def sample(self, context: Context | None) -> list[dict]:
+        """The first page's records as the stream emits them (one attempt), for discovery.
+
+        The response is kept: if this run then syncs, its first request for the same
+        page takes it instead of asking the API again.
+        """
+        request = self._prepare_request(context=context, page=self.get_new_paginator())
+        response = self._request(request, context)
+        records = [self.post_process(dict(r), context) for r in self.parse_response(response)]
+        self._sampled[_request_key(request)] = response
+        return [r for r in records if r is not None]
+
     def _fetch(self, context: Context | None) -> t.Iterator[dict[str, t.Any]]:
         try:
             yield from super().get_records(context)
@@ -409,26 +440,114 @@ class BaseStream(RESTStream[t.Any]):
         """Every record of one child partition (runs on a worker thread)."""
         return list(self._fetch(context))
 
-    # -- output -----------------------------------------------------------------------------
+    # -- output: schema evolution and the lean record path ---------------------------------------
+
+    @property
+    def schema_evolution(self) -> str:
+        """`auto`, `include`, `exclude` or `off` (setting `schema_evolution`)."""
+        return str(self.config.get("schema_evolution") or "auto")
+
+    @property
+    def TYPE_CONFORMANCE_LEVEL(self) -> TypeConformanceLevel:  # type: ignore[override]  # noqa: N802
+        """Evolution keeps every value as sent; with it off, the SDK's conformance runs."""
+        if self.schema_evolution == "off":
+            return TypeConformanceLevel.RECURSIVE
+        return TypeConformanceLevel.NONE
+
+    def new_evolution(
+        self, *, new_properties: bool = True, deselected: t.Collection[str] = ()
+    ) -> Evolution:
+        """An `Evolution` of this stream's (effective) schema."""
+        return Evolution(
+            self.name,
+            self.effective_schema,
+            keys=self.primary_keys or (),
+            protected=(self.replication_key,) if self.replication_key else (),
+            new_properties=new_properties,
+            deselected=deselected,
+        )
+
+    @property
+    def evolution(self) -> Evolution | None:
+        """This run's schema evolution (None with `schema_evolution: off`).
+
+        New top-level properties are added with `include`, left out with `exclude`, and
+        with `auto` added only when every declared property is selected (a catalog that
+        deselects some is a whitelist). A variant follows its base property's selection.
+        """
+        if self._evolution is None and self.schema_evolution != "off":
+            deselected = {
+                crumb[1] for crumb, chosen in self.mask.items() if len(crumb) == 2 and not chosen
+            }
+            mode = self.schema_evolution
+            self._evolution = self.new_evolution(
+                new_properties=mode == "include" or (mode == "auto" and not deselected),
+                deselected=deselected,
+            )
+        return self._evolution
+
+    def _write_schema_message(self) -> None:
+        """Announce the schema, with the properties earlier runs learned (from state)."""
+        evolution = self.evolution
+        if evolution is not None and not self._replayed:
+            self._replayed = True
+            if evolution.replay(self.stream_state.get(LEARNED_KEY, ())):
+                self._register_schema()
+        super()._write_schema_message()
+
+    def _register_schema(self) -> None:
+        """Make the tap's stream maps (and so SCHEMA messages) follow the evolved schema."""
+        selected = get_selected_schema(self.name, self.effective_schema, self.mask)
+        self._tap.mapper.register_raw_stream_schema(self.name, selected, self.primary_keys)
+        self._stream_maps = None
+        self.__dict__.pop("_fast_output", None)
+
+    def _evolve(self, record: dict, evolution: Evolution) -> None:
+        """Fit a record that does not fit: announce and remember what changed."""
+        left_out = len(evolution.left_out)
+        changes = evolution.fit(record)
+        if len(evolution.left_out) > left_out and "left_out" not in self._warned:
+            self._warned.add("left_out")
+            self.logger.info(
+                "Stream '%s': properties the catalog does not list (%s) are left out, because "
+                "some of its properties are deselected. To keep them, add them to the "
+                "catalog (Meltano: the `schema` extra) and select them, or set "
+                "schema_evolution: include.",
+                self.name,
+                ", ".join(sorted(evolution.left_out)[:10]),
+            )
+        if not changes:
+            return
+        for change in changes:
+            self.logger.info("Stream '%s': schema: '%s' %s", self.name, change.where(), change.note)
+        self._remember(changes)
+        self._register_schema()
+        self._write_schema_message()
+
+    def _remember(self, changes: list[Change]) -> None:
+        """Keep the changes in the stream's state: later runs announce them up front."""
+        learned = self.stream_state.setdefault(LEARNED_KEY, [])
+        learned.extend(change.to_state() for change in changes)
 
     @cached_property
-    def _fast_output(self) -> Conformer | None:
-        """A conformance check when records can skip the SDK's mapping path, else None."""
+    def _fast_output(self) -> bool:
+        """Whether records can skip the SDK's mapping path (no maps, all selected)."""
         maps = self.stream_maps
-        if (
-            len(maps) != 1
-            or type(maps[0]) is not SameRecordTransform
-            or (maps[0].flattening_options and maps[0].flattening_enabled)
-            or maps[0].stream_alias != self.name
-            or not all(self.mask.values())
-            or not isinstance(self._tap.message_writer, BufferedWriter)
-        ):
-            return None
-        return Conformer(self.effective_schema)
+        return (
+            self.evolution is not None
+            and len(maps) == 1
+            and type(maps[0]) is SameRecordTransform
+            and not (maps[0].flattening_options and maps[0].flattening_enabled)
+            and maps[0].stream_alias == self.name
+            and all(self.mask.values())
+            and isinstance(self._tap.message_writer, BufferedWriter)
+        )
 
     def _write_record_message(self, record: dict) -> None:
-        conformer = self._fast_output
-        if conformer is None or not conformer.accepts(record):
+        evolution = self.evolution
+        if evolution is not None and not evolution.fits(record):
+            self._evolve(record, evolution)
+        if not self._fast_output:
             super()._write_record_message(record)
             return
         message: dict[str, t.Any] = {"type": "RECORD", "stream": self.name, "record": record}
@@ -437,6 +556,23 @@ class BaseStream(RESTStream[t.Any]):
         message["time_extracted"] = self._extracted_at
         self._tap.message_writer.write_record(message)
         self.state_manager.is_flushed = False
+
+    def _increment_stream_state(
+        self, latest_record: dict, *, context: Context | None = None
+    ) -> None:
+        """A record without a replication key value is emitted, but moves no bookmark."""
+        key = self.replication_key
+        if key and latest_record.get(key) is None:
+            if "no_replication_value" not in self._warned:
+                self._warned.add("no_replication_value")
+                self.logger.warning(
+                    "Stream '%s': a record has no '%s'; it is emitted but does not move the "
+                    "bookmark.",
+                    self.name,
+                    key,
+                )
+            return
+        super()._increment_stream_state(latest_record, context=context)
 
     def _process_record(
         self,
@@ -479,6 +615,10 @@ class BaseStream(RESTStream[t.Any]):
             return moment.isoformat()
         msg = f"stream '{self.name}' must say how to compare {self.replication_key}"
         raise NotImplementedError(msg)
+
+
+def _request_key(request: requests.PreparedRequest) -> tuple:
+    return (request.method, request.url, request.body)
 
 
 def _context_key(context: Context | None) -> tuple:

@@ -27,6 +27,7 @@ from taps.common import redaction, settings
 from taps.common.errors import TapError
 from taps.common.output import BufferedWriter
 from taps.common.ratelimit import RateGate
+from taps.common.sampling import SchemaSampler
 
 if t.TYPE_CHECKING:
     from singer_sdk.authenticators import APIAuthenticatorBase
@@ -124,7 +125,19 @@ class BaseTap(Tap):
     # -- streams and sync ----------------------------------------------------------------
 
     def discover_streams(self) -> list[BaseStream]:
-        return [stream_type(tap=self) for stream_type in self.stream_types]
+        """The tap's streams; with no input catalog, their schemas learn from the API."""
+        streams = [stream_type(tap=self) for stream_type in self.stream_types]
+        if self.input_catalog is None and self._can_sample():
+            SchemaSampler(self, streams).run()
+        return streams
+
+    def _can_sample(self) -> bool:
+        """Whether discovery may read the API: evolution on and a usable connection."""
+        if self.config.get("schema_evolution") == "off":
+            return False
+        if self.config.get("sandbox"):
+            return True
+        return not settings.validate(self.config, self.auth.settings)
 
     def custom_properties(self, streams: t.Mapping[str, BaseStream]) -> dict[str, dict[str, dict]]:
         """Stream name → {property: JSON schema} of fields the account defines itself.
@@ -136,9 +149,14 @@ class BaseTap(Tap):
         """
         return {}
 
+    #: The API refused the credential during discovery: a sync fails at once.
+    rejected: TapError | None = None
+
     def sync_all(self) -> None:
         """Sync; a `TapError` ends the run with its one line, the state so far, exit 1."""
         try:
+            if self.rejected is not None:
+                raise self.rejected
             super().sync_all()
         except TapError as exc:
             self._state_writer.write_state(self.state)
