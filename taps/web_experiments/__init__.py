@@ -1,1 +1,1 @@
-"""tap-web-experiments: Singer tap for the web-experiments API (seed 001)."""
+"""tap-web-experiments: Singer tap for the web-experiments API."""

@@ -1,4 +1,4 @@
-"""tap-web-experiments: Singer tap for the web-experiments API (seed 001)."""
+"""tap-web-experiments: Singer tap for the web-experiments API."""
 
 from __future__ import annotations
 

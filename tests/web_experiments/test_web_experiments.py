@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from taps.common.sandbox import Request, SandboxServer
-from taps.web_experiments.sandbox import API, COLLECTIONS
+from taps.web_experiments.sandbox import API, ROUTES, _scramble
 from taps.web_experiments.streams import STREAMS
 from taps.web_experiments.tap import TapWebExperiments
 from tests.support import config_for, run_cli, sync
@@ -73,7 +73,7 @@ def test_exactly_full_last_page_loses_and_repeats_nothing(records: int | None) -
 
 
 def _served(api: API, path: str) -> list[dict]:
-    return api.campaign_view() if path == CAMPAIGNS else getattr(api, COLLECTIONS[path])
+    return api.rows(ROUTES[path])
 
 
 def test_short_last_page_ends_paging_without_an_extra_request(server: SandboxServer) -> None:
@@ -117,7 +117,7 @@ def test_api_key_header_on_every_request_and_nowhere_else(server: SandboxServer)
         assert key not in request.path
 
 
-def test_offset_params_follow_the_contract(server: SandboxServer) -> None:
+def test_offset_params_are_limit_and_offset(server: SandboxServer) -> None:
     sync(TapWebExperiments, config_for(server), streams=["campaigns"])
     requests = server.requests_to(CAMPAIGNS)
     assert [r.query for r in requests] == [
@@ -152,21 +152,23 @@ def test_second_run_emits_only_new_campaigns_and_reads_every_page(
     first = sync(TapWebExperiments, config, streams=["campaigns"])
     assert len(first.records("campaigns")) == 120
     bookmark = bookmark_of(first.state)
-    assert bookmark == max(c["createdOn"] for c in api.campaigns)
+    assert bookmark == max(c["createdOn"] for c in api.tables["campaigns"])
     assert isinstance(bookmark, int)
 
     new = api.new_campaigns(7)
-    view = [c["id"] for c in api.campaign_view()]
+    view = [c["id"] for c in api.rows("campaigns")]
     assert sorted(view.index(c["id"]) for c in new) != list(range(120, 127)), (
         "the server does not put new campaigns last: only reading every page finds them"
     )
     server.requests.clear()
     second = sync(TapWebExperiments, config, state=first.state, streams=["campaigns"])
     emitted = {r["id"] for r in second.records("campaigns")}
-    expected = {c["id"] for c in api.campaigns if c["createdOn"] >= bookmark}
+    expected = {c["id"] for c in api.tables["campaigns"] if c["createdOn"] >= bookmark}
     assert emitted == expected
     assert {c["id"] for c in new} <= emitted
-    assert len(emitted) - len(new) == sum(c["createdOn"] == bookmark for c in api.campaigns)
+    assert len(emitted) - len(new) == sum(
+        c["createdOn"] == bookmark for c in api.tables["campaigns"]
+    )
     assert all(r["createdOn"] >= bookmark for r in second.records("campaigns"))
     # No server-side filter: every page is read again (127 campaigns: 0, 50, 100).
     assert offsets(server, CAMPAIGNS) == [0, 50, 100]
@@ -185,7 +187,7 @@ def test_run_without_changes_keeps_the_bookmark(server: SandboxServer) -> None:
 
 def test_start_date_limits_the_first_run(server: SandboxServer) -> None:
     api = server.api
-    times = sorted(c["createdOn"] for c in api.campaigns)
+    times = sorted(c["createdOn"] for c in api.tables["campaigns"])
     start = times[len(times) // 2]
     start_date = dt.datetime.fromtimestamp(start, dt.UTC).isoformat()
     result = sync(
@@ -194,8 +196,8 @@ def test_start_date_limits_the_first_run(server: SandboxServer) -> None:
         streams=["campaigns", "labels"],
     )
     emitted = {r["id"] for r in result.records("campaigns")}
-    assert emitted == {c["id"] for c in api.campaigns if c["createdOn"] >= start}
-    assert 0 < len(emitted) < len(api.campaigns)
+    assert emitted == {c["id"] for c in api.tables["campaigns"] if c["createdOn"] >= start}
+    assert 0 < len(emitted) < len(api.tables["campaigns"])
     assert len(result.records("labels")) == 50, "start_date does not filter full-table streams"
     assert offsets(server, CAMPAIGNS) == [0, 50, 100]
     assert bookmark_of(result.state) == times[-1]
@@ -211,12 +213,42 @@ def test_full_table_streams_reread_everything(server: SandboxServer) -> None:
             assert "replication_key_value" not in second.state["bookmarks"].get(stream, {})
 
 
-def test_keys_are_string_uids_where_the_contract_says(server: SandboxServer) -> None:
+def test_key_types(server: SandboxServer) -> None:
     result = sync(TapWebExperiments, config_for(server))
     for stream in ("smartcode", "thresholds", "integrations"):
         assert result.schemas[stream]["key_properties"] == ["uid"]
         assert all(isinstance(r["uid"], str) for r in result.records(stream))
-    for stream in ("accounts", "accounts_feeds", "users", "campaigns", "custom_widgets", "labels"):
+    for stream in ("accounts", "users", "campaigns", "custom_widgets", "labels"):
         assert result.schemas[stream]["key_properties"] == ["id"]
         assert all(isinstance(r["id"], int) for r in result.records(stream))
+    # Activity feed ids are strings in the real API; the schema also accepts integers.
+    assert result.schemas["accounts_feeds"]["key_properties"] == ["id"]
+    assert result.schemas["accounts_feeds"]["schema"]["properties"]["id"]["type"] == [
+        "integer",
+        "string",
+    ]
+    assert all(isinstance(r["id"], str) for r in result.records("accounts_feeds"))
     assert result.schemas["campaigns"]["bookmark_properties"] == ["createdOn"]
+
+
+def test_pages_with_only_older_campaigns_do_not_end_paging() -> None:
+    """On the second run the first two pages hold nothing at or after the bookmark:
+    the tap pages on (a later page may hold new campaigns) and finds the new ones."""
+    api = API(records=1)
+    api.replace("campaigns", [{"id": i, "createdOn": 0} for i in range(1, 121)])
+    for position, campaign in enumerate(api.rows("campaigns")):
+        campaign["createdOn"] = 1_000 + position  # served oldest first, newest last
+    with SandboxServer(api) as server:
+        config = config_for(server)
+        first = sync(TapWebExperiments, config, streams=["campaigns"])
+        assert bookmark_of(first.state) == 1_119
+        cutoff = _scramble(api.rows("campaigns")[100]["id"])
+        late = [{"id": i, "createdOn": 9_000} for i in range(121, 5_000) if _scramble(i) > cutoff]
+        api.replace("campaigns", [*api.tables["campaigns"], *late[:3]])
+        assert all(c["createdOn"] < 1_119 for c in api.rows("campaigns")[:100])
+        server.requests.clear()
+        second = sync(TapWebExperiments, config, state=first.state, streams=["campaigns"])
+    assert offsets(server, CAMPAIGNS) == [0, 50, 100]
+    emitted = sorted(r["createdOn"] for r in second.records("campaigns"))
+    assert emitted == [1_119, 9_000, 9_000, 9_000]
+    assert bookmark_of(second.state) == 9_000
