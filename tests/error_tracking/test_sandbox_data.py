@@ -231,6 +231,9 @@ def test_replace_serves_vendor_examples_verbatim(stream: str) -> None:
     assert api.expected_counts()[stream] == len(records)
     with SandboxServer(api) as srv:
         served = fetch_all(srv, stream)
+    validator = jsonschema.Draft7Validator(schema(stream))
+    for record in served:
+        validator.validate(record)  # the vendor's values fit the declared types
     key = PATHS[stream] in ErrorTrackingAPI.paged and ErrorTrackingAPI.paged[PATHS[stream]][2]
     if key:  # newest first
         assert sorted(map(json.dumps, served)) == sorted(map(json.dumps, records))
