@@ -1,1 +1,1 @@
-"""tap-error-tracking: the error-tracking API of seed 004."""
+"""tap-error-tracking: Singer tap for the error-tracking API."""

@@ -1,4 +1,4 @@
-"""Streams of the error-tracking API (seed 004), one short class per resource."""
+"""Streams of the error-tracking API, one short class per resource."""
 
 from __future__ import annotations
 

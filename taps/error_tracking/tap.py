@@ -1,4 +1,4 @@
-"""tap-error-tracking: Singer tap for the error-tracking API (seed 004)."""
+"""tap-error-tracking: Singer tap for the error-tracking API."""
 
 from __future__ import annotations
 

@@ -38,19 +38,21 @@ def test_page_numbers_and_short_page_stop(server: SandboxServer) -> None:
     assert result.counts["occurrences"] == 500
 
 
-def test_records_come_from_the_contract_containers(server: SandboxServer) -> None:
+def test_records_come_from_the_documented_containers(server: SandboxServer) -> None:
     result = sync(TapErrorTracking, config_for(server), streams=["top_active_items", "users"])
     top = result.records("top_active_items")
     assert [r["id"] for r in top] == [e["item"]["id"] for e in server.api.top_active()]
     assert {"counts"}.isdisjoint(top[0]), "the record is the element's item, not the element"
-    assert len(result.records("users")) == len(server.api.users)
+    assert len(result.records("users")) == len(server.api.tables["users"])
 
 
 def test_second_run_sends_only_new_records_and_stops_early(server: SandboxServer) -> None:
     config = config_for(server)
     first = sync(TapErrorTracking, config, streams=INCREMENTAL)
     bookmarks = {s: first.state["bookmarks"][s]["replication_key_value"] for s in INCREMENTAL}
-    assert bookmarks["items"] == max(i["last_occurrence_timestamp"] for i in server.api.items)
+    assert bookmarks["items"] == max(
+        i["last_occurrence_timestamp"] for i in server.api.tables["items"]
+    )
     first_requests = {s: len(server.requests) for s in INCREMENTAL}
     server.requests.clear()
 
@@ -60,11 +62,11 @@ def test_second_run_sends_only_new_records_and_stops_early(server: SandboxServer
     # New occurrences and deploys, plus records sitting exactly on the bookmark
     # (at-least-once); nothing older.
     new_occurrences = [
-        o for o in server.api.occurrences if o["timestamp"] >= bookmarks["occurrences"]
+        o for o in server.api.tables["occurrences"] if o["timestamp"] >= bookmarks["occurrences"]
     ]
     assert {r["id"] for r in second.records("occurrences")} == {o["id"] for o in new_occurrences}
     assert len(second.records("occurrences")) == 12 + 1
-    touched = {i["id"] for i in server.api.items[:4]}
+    touched = {i["id"] for i in server.api.tables["items"][:4]}
     assert touched <= {r["id"] for r in second.records("items")}
     assert len(second.records("items")) <= 5
     assert len(second.records("deploys")) <= 3
@@ -80,7 +82,7 @@ def test_second_run_sends_only_new_records_and_stops_early(server: SandboxServer
 
 
 def test_start_date_filters_the_first_run(server: SandboxServer) -> None:
-    cutoff = sorted(o["timestamp"] for o in server.api.occurrences)[-30]
+    cutoff = sorted(o["timestamp"] for o in server.api.tables["occurrences"])[-30]
     start_date = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(cutoff))
     result = sync(
         TapErrorTracking, config_for(server, start_date=start_date), streams=["occurrences"]
