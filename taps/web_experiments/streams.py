@@ -2,28 +2,12 @@
 
 from __future__ import annotations
 
-import typing as t
 from pathlib import Path
 
 from singer_sdk import SchemaDirectory, StreamSchema
 
 from taps.common.pagination import OffsetPaging
 from taps.common.streams import BaseStream
-
-if t.TYPE_CHECKING:
-    import requests
-
-
-class KeepPagingOffsets(OffsetPaging):
-    """Offset paging that goes on past a page the client-side filter left empty.
-
-    The SDK stops paging at the first page that yields no record; with a client-side
-    filter and no order, a page of only older records says nothing about the next one.
-    Whether there is a next page is still decided by `has_more` (a full raw page).
-    """
-
-    def continue_if_empty(self, response: requests.Response) -> bool:
-        return True
 
 
 class WebExperimentsStream(BaseStream):
@@ -64,7 +48,7 @@ class Campaigns(WebExperimentsStream):
     path = "/v1/accounts/current/campaigns"
     replication_key = "createdOn"
     client_side_filter = True
-    paginator = KeepPagingOffsets(limit=50)
+    paginator = OffsetPaging(limit=50)
 
 
 class CustomWidgets(WebExperimentsStream):
