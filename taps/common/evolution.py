@@ -111,7 +111,17 @@ _FORMATS: dict[str, t.Callable[[str], bool]] = {
 class Node:
     """A compiled schema: which Python classes fit, and how to look inside them."""
 
-    __slots__ = ("branches", "classes", "format", "integer", "items", "nullable", "props", "simple")
+    __slots__ = (
+        "branches",
+        "classes",
+        "format",
+        "integer",
+        "items",
+        "learn_items",
+        "nullable",
+        "props",
+        "simple",
+    )
 
     def __init__(self, schema: dict) -> None:
         self.format: t.Callable[[str], bool] | None = None
@@ -127,6 +137,7 @@ class Node:
                     self.branches.setdefault(cls, branch)
             self.integer = any(b.integer for b in branches)
             self.simple = frozenset().union(*(b.simple for b in branches))
+            self.learn_items = False
             return
         kinds = schema.get("type")
         if kinds is None:  # no type: anything fits
@@ -138,8 +149,13 @@ class Node:
         self.classes = frozenset(c for k in kinds for c in _CLASSES.get(k, ()))
         if "object" in kinds and isinstance(schema.get("properties"), dict):
             self.props = {k: Node(s) for k, s in schema["properties"].items()}
-        if "array" in kinds and isinstance(schema.get("items"), dict) and schema["items"]:
-            self.items = Node(schema["items"])
+        #: A list with no item schema yet: its first items teach one.
+        self.learn_items = False
+        if "array" in kinds:
+            if isinstance(schema.get("items"), dict) and schema["items"]:
+                self.items = Node(schema["items"])
+            else:
+                self.learn_items = True
         if "string" in kinds and schema.get("format") in _FORMATS:
             self.format = _FORMATS[schema["format"]]
         needs_look = {dict, list} | ({str} if self.format else set())
@@ -163,14 +179,19 @@ class Node:
             return node.props is None or _fits_object(node.props, value)
         if cls is list:
             items = node.items
-            return items is None or all(items.fits(item) for item in value)
+            if items is None:
+                return not (node.learn_items and any(item is not None for item in value))
+            return all(items.fits(item) for item in value)
         return node.format is None or node.format(value)
 
 
 def _fits_object(props: dict[str, Node], obj: dict) -> bool:
+    """Whether a nested object fits: a property the schema lacks may wait while null."""
     for key, value in obj.items():
         node = props.get(key)
         if node is None:
+            if value is None:
+                continue
             return False
         if value is None:
             if node.nullable:
@@ -188,15 +209,14 @@ class FitCheck:
 
     `Node.fits` walks the schema for every value; this function has the walk unrolled
     for the schema's known properties (one key-set test, then one class test per
-    property), several times faster. It is conservative: anything it is not sure of
-    (an integral float in an integer property, a property with `anyOf`) answers False
-    and the record takes the full `Evolution.fit`, which knows better.
+    property), several times faster. Where it is not sure it answers False, and the
+    record takes the full `Evolution.fit`, which knows better.
     """
 
-    def __init__(self, schema: dict, required: t.Collection[str] = ()) -> None:
+    def __init__(self, root: Node, required: t.Collection[str] = ()) -> None:
         self.env: dict[str, t.Any] = {}
         self.lines: list[str] = []
-        name = self._object(schema, required)
+        name = self._object(root.props or {}, required)
         exec("\n".join(self.lines), self.env)
         self.function: t.Callable[[dict], bool] = self.env[name]
 
@@ -205,48 +225,53 @@ class FitCheck:
         self.env[name] = value
         return name
 
-    def _object(self, schema: dict, required: t.Collection[str] = ()) -> str:
-        props: dict[str, dict] = schema.get("properties") or {}
+    def _object(
+        self, props: dict[str, Node], required: t.Collection[str] = (), *, top: bool = True
+    ) -> str:
         name = self._constant(None)
-        body = [f"def {name}(r):", f"    if not {self._constant(frozenset(props))}.issuperset(r):"]
-        body.append("        return False")
-        for key, prop in props.items():
+        known = self._constant(frozenset(props))
+        body = [f"def {name}(r):", f"    if not {known}.issuperset(r):"]
+        if top:  # a new top-level property, even a null one, needs `fit`
+            body.append("        return False")
+        else:  # inside an object, a property the schema lacks may wait while null
+            body.append(f"        if any(r[k] is not None for k in r.keys() - {known}):")
+            body.append("            return False")
+        for key, node in props.items():
             body.append(f"    v = r.get({key!r})")
-            body.append(f"    if v is not None and ({self._misfit(prop)}):")
+            body.append(f"    if v is not None and ({self._misfit(node)}):")
             body.append("        return False")
             if key in required:
                 body.append("    if v is None:")
                 body.append("        return False")
-            elif not Node(prop).nullable:
+            elif not node.nullable:
                 body.append(f"    if v is None and {key!r} in r:")
                 body.append("        return False")
         body.append("    return True")
         self.lines.extend(body)
         return name
 
-    def _items(self, schema: dict) -> str:
+    def _items(self, node: Node) -> str:
         name = self._constant(None)
         body = [f"def {name}(items):", "    for v in items:", "        if v is None:"]
-        body.append("            continue" if Node(schema).nullable else "            return False")
-        body += [
-            f"        if {self._misfit(schema)}:",
-            "            return False",
-            "    return True",
-        ]
+        body.append("            continue" if node.nullable else "            return False")
+        body += [f"        if {self._misfit(node)}:", "            return False", "    return True"]
         self.lines.extend(body)
         return name
 
-    def _misfit(self, schema: dict) -> str:
-        """An expression, true when the non-null value `v` does not fit `schema`."""
-        node = Node(schema)
-        if "anyOf" in schema or "type" not in schema:
+    def _misfit(self, node: Node) -> str:
+        """An expression, true when the non-null value `v` does not fit `node`."""
+        if node.branches or len(node.classes) == len(_JSON_TYPES):  # anyOf, or any type
             return f"not {self._constant(node)}.fits(v)"
         classes = sorted(node.classes, key=lambda c: c.__name__)
         test = " and ".join(f"v.__class__ is not {c.__name__}" for c in classes) or "True"
+        if node.integer:  # an integral float is an integer
+            test = f"({test} and not (v.__class__ is float and v.is_integer()))"
         if node.props is not None:
-            test += f" or (v.__class__ is dict and not {self._object(schema)}(v))"
+            test += f" or (v.__class__ is dict and not {self._object(node.props, top=False)}(v))"
         if node.items is not None:
-            test += f" or (v.__class__ is list and not {self._items(schema['items'])}(v))"
+            test += f" or (v.__class__ is list and not {self._items(node.items)}(v))"
+        elif node.learn_items:
+            test += " or (v.__class__ is list and any(i is not None for i in v))"
         if node.format is not None:
             test += f" or (v.__class__ is str and not {self._constant(node.format)}(v))"
         return test
@@ -315,7 +340,7 @@ class Evolution:
         self.root = Node(self.schema)
         self._props: dict[str, Node] = self.root.props or {}
         #: True when a record needs no change of schema or record (the fast path).
-        self.fits: t.Callable[[dict], bool] = FitCheck(self.schema, self.keys).function
+        self.fits: t.Callable[[dict], bool] = FitCheck(self.root, self.keys).function
 
     # -- evolving ---------------------------------------------------------------------------
 
@@ -343,7 +368,7 @@ class Evolution:
             if target is None:
                 continue
             if change.name is None:
-                if self._widen_items(target, change.schema, change.path):
+                if self._widen_items(target, copy.deepcopy(change.schema)):
                     applied.append(change)
             elif change.name not in target.setdefault("properties", {}):
                 target["properties"][change.name] = copy.deepcopy(change.schema)
@@ -464,7 +489,7 @@ class Evolution:
             if item is None:
                 item_schema = schema.get("items")
                 if isinstance(item_schema, dict) and item_schema and not Node(item_schema).nullable:
-                    self._widen_items(schema, {"type": ["null"]}, path)
+                    self._widen_items(schema, {"type": ["null"]})
                     self._changes.append(Change(path, None, {"type": ["null"]}, "null list items"))
                 continue
             item_schema = schema.get("items")
@@ -485,21 +510,21 @@ class Evolution:
                 self._fit_items(item, _schema_for(item_schema, kind), step)
             elif cls not in node.classes:
                 added = infer(item)
-                self._widen_items(schema, added, path)
+                self._widen_items(schema, added)
                 self._changes.append(Change(path, None, added, f"list items widened to {kind}"))
+                self._settle(item, added, (*path, f"{ITEMS}{kind}"))
 
     @staticmethod
-    def _widen_items(schema: dict, added: dict, path: tuple[str, ...]) -> bool:
-        """Let the list at `schema` also hold items of `added`'s type; False if it does."""
+    def _widen_items(schema: dict, added: dict) -> bool:
+        """Let the list at `schema` also hold items of `added`'s type (False if it did)."""
         items = schema.get("items")
         if not isinstance(items, dict) or not items:
-            schema["items"] = copy.deepcopy(added)
+            schema["items"] = added
             return True
         kind = added["type"][0]
         if _branch_of(items, kind) is not None:
             return False
-        branches = items.get("anyOf", [items])
-        schema["items"] = {"anyOf": [*branches, copy.deepcopy(added)]}
+        schema["items"] = {"anyOf": [*items.get("anyOf", [items]), added]}
         return True
 
 
