@@ -98,23 +98,23 @@ TRACKS = (
     ("Enterprise", "Discovery,Pilot,Security review,Proposal,Won,Lost"),
 )
 TICKET_FILTERS = (
-    ("All Tickets", ("NEW", "OPEN", "PENDING", "CLOSED")),
-    ("New Tickets", ("NEW",)),
-    ("My Tickets", None),
-    ("Open Tickets", ("OPEN",)),
-    ("Pending Tickets", ("PENDING",)),
-    ("Closed Tickets", ("CLOSED",)),
+    ("Everything", ("NEW", "OPEN", "PENDING", "CLOSED")),
+    ("Just arrived", ("NEW",)),
+    ("Assigned to me", None),
+    ("Open", ("OPEN",)),
+    ("Waiting on customer", ("PENDING",)),
+    ("Done", ("CLOSED",)),
     ("Urgent and open", ("OPEN",)),
     ("Drafts", {}),  # the API sends an empty object where a list is documented
 )
 TASK_TYPES = ("CALL", "EMAIL", "FOLLOW_UP", "MEETING", "MILESTONE", "SEND", "TWEET", "OTHER")
 TASK_STATUSES = ("YET_TO_START", "IN_PROGRESS", "COMPLETED")
 TICKET_STATUSES = ("NEW", "OPEN", "PENDING", "CLOSED")
-TAGS = ("Lead", "Likely Buyer", "newsletter", "trial", "vip", "partner")
+TAGS = ("prospect", "hot lead", "newsletter", "trial", "vip", "partner")
 CUSTOM_VALUES = ("webinar", "5", "English", "referral", "250", "German", "trade show")
 CITIES = (
-    ("Motor City 120 street", "Detroit", "Michigan", "48201", "US"),
-    ("MIG-106", "Hyderabad", "Telangana", "500032", "IN"),
+    ("400 Harbor Lane", "Portland", "Oregon", "97201", "US"),
+    ("Plot 7, Ring Road", "Pune", "Maharashtra", "411001", "IN"),
     ("Torstrasse 4", "Berlin", "Berlin", "10119", "DE"),
     ("12 Rue Oberkampf", "Paris", "Ile-de-France", "75011", "FR"),
 )
@@ -374,7 +374,7 @@ class CrmHelpdeskAPI(SandboxAPI):
             },
             pick(r, ADDRESS_PROPERTIES),
             pick(r, CUSTOM_PROPERTIES),
-            {"type": "CUSTOM", "name": "Date of joining", "value": created - 400 * DAY},
+            {"type": "CUSTOM", "name": "Customer since", "value": created - 400 * DAY},
         ]
         companies = self.tables["companies"]
         company = pick(r, companies) if companies and r.random() < 0.7 else None
@@ -443,7 +443,7 @@ class CrmHelpdeskAPI(SandboxAPI):
             "id": self._new_id("deals", serial, r),
             "name": f"{self._words(r, 2).title()} deal",
             "contact_ids": [str(c["id"]) for c in contacts],
-            "custom_data": [{"name": "Deal From", "value": pick(r, CUSTOM_VALUES)}],
+            "custom_data": [{"name": "Referred by", "value": pick(r, CUSTOM_VALUES)}],
             "description": f"Deal for {self._words(r, 3)}",
             "expected_value": value,
             "pipeline_id": str(track["id"]),
@@ -486,7 +486,7 @@ class CrmHelpdeskAPI(SandboxAPI):
         rules = {
             "nodes": [
                 {
-                    "NodeDefinition": {"name": "Start", "info": "Entry point of your campaign."},
+                    "NodeDefinition": {"name": "Start", "info": "Where the campaign begins."},
                     "States": [{"start": "send_email"}],
                 },
                 {
@@ -615,7 +615,7 @@ class CrmHelpdeskAPI(SandboxAPI):
         assignee = pick(r, self.users) if status != "NEW" else None
         group = pick(r, self.groups)
         contact = self._contact_ref(r)
-        text = f"Hello, {self._words(r, 8)}. Please help me"
+        text = f"Hi team, {self._words(r, 8)} since this morning."
         row: dict[str, t.Any] = {
             "id": serial + 1,
             "groupID": group["id"],
@@ -630,7 +630,7 @@ class CrmHelpdeskAPI(SandboxAPI):
             "last_updated_by": "AGENT" if replied else "REQUESTER",
             "last_customer_replied_time": created_ms,
             "first_notes_text": text,
-            "last_reply_text": "We will check and let you know" if replied else text,
+            "last_reply_text": "Thanks, we are looking into it." if replied else text,
             "is_compressed": False,
             "status": status,
             "type": pick(r, ("INCIDENT", "QUESTION", "TASK", "PROBLEM")),

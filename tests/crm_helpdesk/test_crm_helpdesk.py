@@ -228,7 +228,7 @@ def test_every_stream_is_full_table_and_rereads_everything(server: SandboxServer
 # -- the sandbox itself -----------------------------------------------------------------------
 
 
-def test_sandbox_enforces_the_contract(server: SandboxServer) -> None:
+def test_sandbox_enforces_paging_and_auth_rules(server: SandboxServer) -> None:
     api = server.api
     good = {"Authorization": basic(api.credentials["email"], api.credentials["api_key"])}
     url = f"{server.url}/v1/contacts"

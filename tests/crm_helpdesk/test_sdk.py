@@ -15,7 +15,7 @@ def _one_type(param: object) -> bool:
 
 # The SDK's per-type attribute checks (`is_object`, `is_numeric`, ...) assume one JSON type
 # per property. Properties the API sends in more than one type are declared as unions (a
-# filter's `conditions`: a list, or an empty object); the contract tests validate every
+# filter's `conditions`: a list, or an empty object); the cross-tap tests validate every
 # record against the whole union with a JSON Schema validator instead.
 for _test, _params in TestTapCrmHelpdesk.params.items():
     if _test.startswith("test_tap_stream_attribute_is_"):
