@@ -26,8 +26,9 @@ Record cursor pagination on `contacts`, `companies`, `deals` and `campaigns`:
 (numeric ids and numeric strings by value); the cursor is an opaque token naming the last
 row served. The server does not look ahead: the last record of every *full* page carries
 `cursor`, so the page after a full last page is empty (`{"data": []}`); a short page's
-last record carries no cursor. The other seven resources are one page each. There is no
-time filter and no sort parameter on any endpoint.
+last record carries no cursor (or an empty one: `""` is no cursor). The other seven
+resources are one page each. There is no time filter and no sort parameter on any
+endpoint.
 
 Every stream's records live in `tables[stream]` and are served from there, so `replace`
 serves records nobody here wrote (any shape: a row without an id sorts last).

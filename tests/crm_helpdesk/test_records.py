@@ -26,7 +26,7 @@ from taps.crm_helpdesk.sandbox import (
 from taps.crm_helpdesk.tap import TapCrmHelpdesk
 from tests.support import ROOT, config_for, sync
 
-SCHEMAS = Path(TapCrmHelpdesk.__module__.replace(".", "/")).parent / "schemas"
+SCHEMAS = ROOT / "taps" / "crm_helpdesk" / "schemas"
 
 #: Fields the sandbox serves although the schemas do not declare them (left to the tap's
 #: runtime schema evolution).
@@ -64,7 +64,7 @@ def server():
 
 
 def schema(stream: str) -> dict:
-    return json.loads((ROOT / SCHEMAS / f"{stream}.json").read_text())
+    return json.loads((SCHEMAS / f"{stream}.json").read_text())
 
 
 def get(server: SandboxServer, stream: str, **params: t.Any) -> list[dict]:
