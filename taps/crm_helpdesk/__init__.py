@@ -1,1 +1,1 @@
-"""tap-crm-helpdesk: the CRM and helpdesk API of seed 003."""
+"""tap-crm-helpdesk: a Singer tap for a CRM and helpdesk API."""

@@ -1,4 +1,4 @@
-"""Streams of the CRM and helpdesk API (seed 003), one short class per resource."""
+"""Streams of the CRM and helpdesk API, one short class per resource."""
 
 from __future__ import annotations
 

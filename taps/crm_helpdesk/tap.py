@@ -1,4 +1,4 @@
-"""tap-crm-helpdesk: Singer tap for the CRM and helpdesk API (seed 003)."""
+"""tap-crm-helpdesk: Singer tap for the CRM and helpdesk API."""
 
 from __future__ import annotations
 
