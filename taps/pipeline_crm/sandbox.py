@@ -139,8 +139,8 @@ FIXED = {
     "activities": fixed(
         "reference_type reference_id conference_meeting_client conference_meeting_url "
         "conference_meeting_id last_notification_time last_notification_user_id "
-        "calendar_sync_include_context lead_id project_id gcal_event_id google_calendar_id "
-        "google_calendar_etag source_timezone rec_rule rec_rule_extension "
+        "calendar_sync_include_context lead_id project_id source_timezone rec_rule "
+        "rec_rule_extension "
         "rec_master_activity_id original_start_time series is_recurring lead_title lead",
         company_id=COMPANY_ID,
         notification_language_id=1,

@@ -45,7 +45,7 @@ def test_request_parameters(server: SandboxServer) -> None:
     # 60 deal fields: two pages; 50 person fields: one full page whose block says no more
     assert [r.query["start"] for r in server.requests_to("/v1/dealFields")] == ["0", "50"]
     assert [r.query["start"] for r in server.requests_to("/v1/personFields")] == ["0"]
-    # the seed gives these no paginator: one request without paging parameters
+    # single-page resources: one request without paging parameters
     for path in ("/v1/goals/find", "/v1/leadLabels", "/v1/currencies", "/v1/permissionSets"):
         (request,) = server.requests_to(path)
         assert "start" not in request.query
@@ -208,7 +208,7 @@ def test_mail_threads_need_the_inbox_folder(server: SandboxServer) -> None:
     assert len(result.records("mailThreads")) == len(api.inbox())
 
 
-def test_sandbox_contract_shapes(server: SandboxServer) -> None:
+def test_sandbox_response_shapes(server: SandboxServer) -> None:
     """The sandbox itself: the wrapper, the pagination block, filters and errors."""
     import requests
 
