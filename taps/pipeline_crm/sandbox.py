@@ -363,6 +363,7 @@ class PipelineCrmAPI(SandboxAPI):
     credentials: t.ClassVar[dict[str, str]] = {"api_token": "sandbox-pipeline-crm-token"}
     default_records = 250
     stable_fields: t.ClassVar[dict[str, tuple[str, ...]]] = {
+        **dict.fromkeys((*PAGED.values(), *SINGLE.values(), "goals"), ("id",)),
         **{table: ("id", TIME_FIELD.get(table, "update_time")) for table in RECENTS.values()},
         "deal_products": ("id", "deal_id"),
         "mail": ("id", "mail_thread_id"),

@@ -163,6 +163,8 @@ def test_replace_serves_all_example_records_at_once() -> None:
         first = served(srv, "deals")[0]["id"]
         assert first in {d["id"] for d in examples["deals"]}
         assert {p["deal_id"] for p in served(srv, "deal_products")} == {first}
+        # the tap reads every one of them (what it keeps of each is evolution's business)
+        assert sync(TapPipelineCrm, config_for(srv)).counts == api.expected_counts()
 
 
 @pytest.mark.skipif(
