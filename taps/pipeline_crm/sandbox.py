@@ -374,7 +374,7 @@ class PipelineCrmAPI(SandboxAPI):
         super().__init__(records, seed, drift=drift)
         self.clock = EPOCH + 100 * DAY  # the API's "now"; changes happen after it
         self._views: dict[str, t.Any] = {}
-        self._refiled: set[str] = set()  # child tables given by `replace`
+        self._given: dict[str, list[dict]] = {}  # children given to `replace`
         self.deleted: dict[str, set] = {"deal_products": set(), "mail": set()}
         n = self.records
         quarter = max(1, n // 4)
@@ -1311,34 +1311,27 @@ class PipelineCrmAPI(SandboxAPI):
 
     def replace(self, stream: str, records: list[dict]) -> None:
         """Serve exactly `records`. A child's records are filed under the first parent
-        served (their parent reference, if they carry one, set to its id)."""
+        served (their parent reference, if they carry one, set to its id), again
+        whenever the parents are replaced."""
         with self.lock:
             rows = [dict(record) for record in records]
             if stream in CHILDREN:
-                self.tables[stream] = rows  # filed below, once the parents are known
-                self._refiled.add(stream)
+                self._given[stream] = rows
             else:
                 self.tables[stream] = rows
             self.changed()
-            for child in sorted(self._refiled):
+            for child, given in self._given.items():
                 if stream in (child, CHILDREN[child][0]):
-                    self._file_children(child)
+                    self._file_children(child, given)
 
-    def _file_children(self, child: str) -> None:
-        table = self.tables[child]
-        rows = (
-            table if isinstance(table, list) else [row for group in table.values() for row in group]
-        )
+    def _file_children(self, child: str, rows: list[dict]) -> None:
         parent, reference = CHILDREN[child]
         served = self.parents(parent)
-        if not served:
-            self.tables[child] = {}
-            return
-        first = served[0]
-        for row in rows:
-            if reference in row:
-                row[reference] = first
-        self.tables[child] = {first: rows}
+        if served:
+            for row in rows:
+                if reference in row:
+                    row[reference] = served[0]
+        self.tables[child] = {served[0]: rows} if served else {}
         self.changed()
 
     def changed(self) -> None:

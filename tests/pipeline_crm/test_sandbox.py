@@ -210,12 +210,15 @@ def test_replace_serves_records_without_the_fields_it_sorts_on() -> None:
         )
 
 
-def test_replace_with_nothing_leaves_children_without_parents() -> None:
+def test_children_wait_for_their_parents() -> None:
     api = PipelineCrmAPI(records=30)
     api.replace("mailThreads", [])
     api.replace("mail", [{"id": 1, "mail_thread_id": 1}])
     assert api.expected_counts()["mail"] == 0
     assert api.expected_counts()["mailThreads"] == 0
+    api.replace("mailThreads", [{"id": 5, "folders": ["inbox"]}])
+    assert api.expected_counts()["mail"] == 1
+    assert api.tables["mail"] == {5: [{"id": 1, "mail_thread_id": 5}]}
 
 
 # -- drift ----------------------------------------------------------------------------------
