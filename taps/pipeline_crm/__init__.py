@@ -1,1 +1,1 @@
-"""tap-pipeline-crm: Singer tap for the pipeline CRM API (seed 000)."""
+"""tap-pipeline-crm: Singer tap for the pipeline CRM API."""

@@ -1,4 +1,4 @@
-"""Streams of the pipeline CRM API (seed 000), one short class per resource."""
+"""Streams of the pipeline CRM API, one short class per resource."""
 
 from __future__ import annotations
 
@@ -42,6 +42,9 @@ class RecentsStream(PagedStream):
     replication_key = "update_time"
     is_sorted = True
     item_type: t.ClassVar[str]
+    #: A field some record types send instead of `update_time` (copied into it when
+    #: `update_time` is missing, so the bookmark can advance).
+    update_time_fallback: t.ClassVar[str | None] = None
 
     def get_url_params(self, context: Context | None, next_page_token: t.Any) -> dict:
         return {"items": self.item_type, "since_timestamp": self.bookmark(context) or SINCE_EVER}
@@ -49,6 +52,11 @@ class RecentsStream(PagedStream):
     def replication_value_from_datetime(self, moment: dt.datetime) -> str:
         """`update_time` values are `YYYY-MM-DD HH:MM:SS` in UTC."""
         return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+    def post_process(self, row: dict, context: Context | None = None) -> dict | None:
+        if self.update_time_fallback and "update_time" not in row:
+            row["update_time"] = row.get(self.update_time_fallback)
+        return super().post_process(row, context)
 
 
 # -- recents --------------------------------------------------------------------------------
@@ -103,8 +111,11 @@ class Stages(RecentsStream):
 
 
 class Users(RecentsStream):
+    """User records carry `modified` (and `created`), not `update_time`."""
+
     name = "users"
     item_type = "user"
+    update_time_fallback = "modified"
 
 
 # -- paged lists ------------------------------------------------------------------------------
@@ -165,10 +176,12 @@ class MailThreads(PagedStream):
         return {"thread_id": record["id"]}
 
 
-# -- single-page lists (the seed gives no paginator) ---------------------------------------
+# -- single-page lists (one request, no paging parameters) -----------------------------------
 
 
 class Goals(PipelineCrmStream):
+    """Ids are integers or strings."""
+
     name = "goals"
     path = "/v1/goals/find"
     records_jsonpath = "$.data.goals[*]"

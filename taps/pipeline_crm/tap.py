@@ -1,11 +1,17 @@
-"""tap-pipeline-crm: Singer tap for the pipeline CRM API (seed 000)."""
+"""tap-pipeline-crm: Singer tap for the pipeline CRM API."""
 
 from __future__ import annotations
+
+import typing as t
 
 from taps.common.auth import AuthPlacement
 from taps.common.settings import config_schema, credential_property
 from taps.common.tap import BaseTap
+from taps.pipeline_crm import fields
 from taps.pipeline_crm.streams import STREAMS
+
+if t.TYPE_CHECKING:
+    from taps.common.streams import BaseStream
 
 
 class TapPipelineCrm(BaseTap):
@@ -21,6 +27,17 @@ class TapPipelineCrm(BaseTap):
             )
         ]
     )
+
+    def custom_properties(self, streams: t.Mapping[str, BaseStream]) -> dict[str, dict[str, dict]]:
+        """The account's own fields of deals, persons, organizations and products, typed
+        from the field definitions (`deal_fields`, ...)."""
+        found: dict[str, dict[str, dict]] = {}
+        for definitions, stream in fields.FIELD_STREAMS.items():
+            if definitions in streams and stream in streams:
+                records = list(streams[definitions].get_records(None))
+                if properties := fields.custom_properties(records):
+                    found[stream] = properties
+        return found
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""tap-pipeline-crm against its sandbox over real HTTP (CONTRACT.md section 000)."""
+"""tap-pipeline-crm against its sandbox over real HTTP: the API's request and paging rules."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ def test_request_parameters(server: SandboxServer) -> None:
     # 60 deal fields: two pages; 50 person fields: one full page whose block says no more
     assert [r.query["start"] for r in server.requests_to("/v1/dealFields")] == ["0", "50"]
     assert [r.query["start"] for r in server.requests_to("/v1/personFields")] == ["0"]
-    # the seed gives these no paginator: one request without paging parameters
+    # single-page resources: one request without paging parameters
     for path in ("/v1/goals/find", "/v1/leadLabels", "/v1/currencies", "/v1/permissionSets"):
         (request,) = server.requests_to(path)
         assert "start" not in request.query
@@ -57,7 +57,7 @@ def test_request_parameters(server: SandboxServer) -> None:
 def test_recents_records_are_the_inner_data(server: SandboxServer) -> None:
     result = sync(TapPipelineCrm, config_for(server), streams=["deals", "persons"])
     deals = result.records("deals")
-    assert [d["id"] for d in deals] == [d["id"] for d in server.api.oldest_first("deals")[1]]
+    assert [d["id"] for d in deals] == [d["id"] for d in server.api.oldest_first("deals")[2]]
     assert "item" not in deals[0]
     assert "data" not in deals[0]
     assert all(SQL_TIME.match(d["update_time"]) for d in deals)
@@ -77,10 +77,12 @@ def test_uuid_and_integer_ids(server: SandboxServer) -> None:
     for stream in ("leads", "lead_labels", "permission_sets"):
         assert result.schemas[stream]["schema"]["properties"]["id"]["type"] == ["string"]
         assert all(uuid.match(r["id"]) for r in result.records(stream))
-    for stream in ("roles", "goals"):
-        assert result.schemas[stream]["schema"]["properties"]["id"]["type"] == ["integer"]
-        assert all(isinstance(r["id"], int) for r in result.records(stream))
-    assert len(result.records("goals")) == len(server.api.goals)
+    assert result.schemas["roles"]["schema"]["properties"]["id"]["type"] == ["integer"]
+    assert all(isinstance(r["id"], int) for r in result.records("roles"))
+    # goal ids are strings in the API; the declared type also takes integers
+    assert result.schemas["goals"]["schema"]["properties"]["id"]["type"] == ["integer", "string"]
+    assert all(isinstance(r["id"], str) for r in result.records("goals"))
+    assert len(result.records("goals")) == len(server.api.tables["goals"])
 
 
 def test_start_date_is_sent_as_since_timestamp(server: SandboxServer) -> None:
@@ -89,8 +91,9 @@ def test_start_date_is_sent_as_since_timestamp(server: SandboxServer) -> None:
     for item, stream in (("deal", "deals"), ("note", "notes")):
         sent = {r.query["since_timestamp"] for r in recents_requests(server, item)}
         assert sent == {"2024-03-01 00:00:00"}
-        expected = [r for r in getattr(server.api, stream) if r["update_time"] >= "2024-03-01"]
-        assert 0 < len(result.records(stream)) == len(expected) < len(getattr(server.api, stream))
+        rows = server.api.tables[stream]
+        expected = [r for r in rows if r["update_time"] >= "2024-03-01"]
+        assert 0 < len(result.records(stream)) == len(expected) < len(rows)
 
 
 def test_start_date_with_offset_is_converted_to_utc(server: SandboxServer) -> None:
@@ -136,7 +139,7 @@ def test_incremental_second_run_reads_only_changes(server: SandboxServer) -> Non
         assert new_bookmark == max(r["update_time"] for r in records) > bookmarks[stream]
     # one page of changes instead of the whole history
     assert len(recents_requests(server, "deal")) == 1
-    assert len(second.records("deals")) < len(api.deals) // 10
+    assert len(second.records("deals")) < len(api.tables["deals"]) // 10
 
     # deal products: only for the deals of the second run
     deal_ids = {d["id"] for d in second.records("deals")}
@@ -144,29 +147,30 @@ def test_incremental_second_run_reads_only_changes(server: SandboxServer) -> Non
     assert requested == deal_ids
     products = second.records("deal_products")
     assert {p["deal_id"] for p in products} <= deal_ids
-    assert len(products) == sum(len(api.deal_products[d]) for d in deal_ids)
+    assert len(products) == sum(len(api.tables["deal_products"][d]) for d in deal_ids)
     # full-table streams re-read everything
-    assert second.counts["deal_fields"] == len(api.fields["deal_fields"])
+    assert second.counts["deal_fields"] == len(api.tables["deal_fields"])
     assert second.counts["mail"] == first.counts["mail"]
 
 
 def test_children_carry_the_parent_key(server: SandboxServer) -> None:
     api = server.api
+    deal_products, messages, inbox = api.tables["deal_products"], api.tables["mail"], api.inbox()
     result = sync(TapPipelineCrm, config_for(server), streams=["deal_products", "mail"])
     products = result.records("deal_products")
-    assert len(products) == sum(len(rows) for rows in api.deal_products.values())
+    assert len(products) == sum(len(rows) for rows in deal_products.values())
     for product in products:
-        assert product in api.deal_products[product["deal_id"]]
+        assert product in deal_products[product["deal_id"]]
     mail = result.records("mail")
-    assert {m["thread_id"] for m in mail} == {t["id"] for t in api.inbox if api.mail[t["id"]]}
+    assert {m["thread_id"] for m in mail} == {t["id"] for t in inbox if messages[t["id"]]}
     assert all(m["thread_id"] == m["mail_thread_id"] for m in mail)
-    assert len(mail) == sum(len(api.mail[t["id"]]) for t in api.inbox)
+    assert len(mail) == sum(len(messages[t["id"]]) for t in inbox)
     # every parent was asked, including those without children (`data: null`)
-    assert len(server.requests_to("/v1/deals/*/products")) >= len(api.deals)
-    assert len(server.requests_to("/v1/mailbox/mailThreads/*/mailMessages")) == len(api.inbox)
-    assert any(not rows for rows in api.deal_products.values())
+    assert len(server.requests_to("/v1/deals/*/products")) >= len(api.tables["deals"])
+    assert len(server.requests_to("/v1/mailbox/mailThreads/*/mailMessages")) == len(inbox)
+    assert any(not rows for rows in deal_products.values())
     # the deal with 55 products is read in two pages
-    big = next(d for d, rows in api.deal_products.items() if len(rows) == 55)
+    big = next(d for d, rows in deal_products.items() if len(rows) == 55)
     pages = server.requests_to(f"/v1/deals/{big}/products")
     assert [(r.query["start"], r.query["limit"]) for r in pages] == [("0", "50"), ("50", "50")]
     assert sum(p["deal_id"] == big for p in products) == 55
@@ -177,8 +181,8 @@ def test_children_carry_the_parent_key(server: SandboxServer) -> None:
 
 def test_deleted_parent_is_skipped(server: SandboxServer) -> None:
     api = server.api
-    deal = next(d for d, rows in api.deal_products.items() if rows)
-    thread = next(t["id"] for t in api.inbox if api.mail[t["id"]])
+    deal = next(d for d, rows in api.tables["deal_products"].items() if rows)
+    thread = next(t["id"] for t in api.inbox() if api.tables["mail"][t["id"]])
     api.delete_deal_products(deal)
     api.delete_thread_messages(thread)
     result = sync(TapPipelineCrm, config_for(server))
@@ -198,13 +202,13 @@ def test_deleted_parent_is_skipped(server: SandboxServer) -> None:
 def test_mail_threads_need_the_inbox_folder(server: SandboxServer) -> None:
     """The sandbox holds threads of other folders; only the inbox is read."""
     api = server.api
-    assert len(api.inbox) < len(api.mail_threads)
+    assert len(api.inbox()) < len(api.tables["mailThreads"])
     result = sync(TapPipelineCrm, config_for(server), streams=["mailThreads"])
-    assert {t["folder"] for t in result.records("mailThreads")} == {"inbox"}
-    assert len(result.records("mailThreads")) == len(api.inbox)
+    assert all("inbox" in t["folders"] for t in result.records("mailThreads"))
+    assert len(result.records("mailThreads")) == len(api.inbox())
 
 
-def test_sandbox_contract_shapes(server: SandboxServer) -> None:
+def test_sandbox_response_shapes(server: SandboxServer) -> None:
     """The sandbox itself: the wrapper, the pagination block, filters and errors."""
     import requests
 
@@ -231,7 +235,7 @@ def test_sandbox_contract_shapes(server: SandboxServer) -> None:
     rows = get("/v1/recents", items="note", since_timestamp=since, limit="500").json()["data"]
     assert rows
     assert all(e["data"]["update_time"] >= since for e in rows)
-    assert len(rows) == sum(n["update_time"] >= since for n in server.api.notes)
+    assert len(rows) == sum(n["update_time"] >= since for n in server.api.tables["notes"])
     assert get("/v1/recents", items="deal").status_code == 400
     assert get("/v1/mailbox/mailThreads").status_code == 400
     assert requests.get(server.url + "/v1/roles", timeout=5).status_code == 401
