@@ -13,8 +13,8 @@ def _admits_strings(stream: object, attribute: str) -> bool:
 
 
 # The SDK's `is_integer` check casts every value with int(). Most ids are strings in this
-# API (24 hex digits, UUIDs) while the contract calls ids integers, so id properties are
-# declared ["integer", "string"] and keep the value as sent: int() does not apply to them.
+# API (24 hex digits, UUIDs) while integer ids must still be accepted, so id properties
+# are declared ["integer", "string"] and keep the value as sent: int() does not apply.
 _IS_INTEGER = "test_tap_stream_attribute_is_integer"
 TestTapCustomerMessaging.params[_IS_INTEGER] = [
     param
