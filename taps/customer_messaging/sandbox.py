@@ -347,15 +347,14 @@ def pick(r: random.Random, seq: t.Sequence[t.Any]) -> t.Any:
     return seq[int(r.random() * len(seq))]
 
 
-def addressable(kind: str, ids: t.Sequence[str], url: str) -> dict:
+def ref(kind: str, ident: str) -> dict:
+    """A `{type, id, url}` reference to another object."""
+    return {"type": kind, "id": ident, "url": f"/{kind}s/{ident}"}
+
+
+def addressable(refs: list[dict], url: str) -> dict:
     """The API's `{type: list, data: [{type, id, url}], url, total_count, has_more}`."""
-    return {
-        "type": "list",
-        "data": [{"type": kind, "id": i, "url": f"/{kind}s/{i}"} for i in ids],
-        "url": url,
-        "total_count": len(ids),
-        "has_more": False,
-    }
+    return {"type": "list", "data": refs, "url": url, "total_count": len(refs), "has_more": False}
 
 
 def links(kind: str, ident: str, category: str | None) -> dict:
@@ -460,6 +459,11 @@ class CustomerMessagingAPI(SandboxAPI):
             chosen = sorted(r.sample(range(12), 1 if i == 0 else r.randrange(4)))
             tables["company_segments"][company["id"]] = [dict(segments[s]) for s in chosen]
             company["segments"]["segments"] = [embedded[s] for s in chosen]
+        self._refs: dict[str, t.Any] = {  # shared by the contacts that hold them
+            "tags": [ref("tag", tag["id"]) for tag in tables["tags"]],
+            "companies": [ref("company", company["id"]) for company in tables["companies"]],
+            "subscription": ref("subscription", "3"),
+        }
         r = rng(self.seed, "contacts")
         tables["contacts"] = [self._contact(i, r) for i in range(n)]
         tables["conversations"], tables["conversation_parts"] = [], {}
@@ -634,9 +638,7 @@ class CustomerMessagingAPI(SandboxAPI):
         user = x() < 0.6
         name = pick(r, NAMES) if x() < 0.9 else None
         phone = f"+1555{int(x() * 10**7):07d}" if x() < 0.3 else None
-        companies = self.tables["companies"]
-        company = companies[int(x() * len(companies))]["id"]
-        tags = self.tables["tags"]
+        refs = self._refs
         contact = {
             **CONTACT_DEFAULTS,
             "id": cid,
@@ -659,23 +661,17 @@ class CustomerMessagingAPI(SandboxAPI):
             "last_email_opened_at": created + 2 * DAY if x() < 0.2 else None,
             "language_override": pick(r, (None, None, "en", "fr")),
             "custom_attributes": self._custom_values("contact", r, created),
-            "tags": addressable(
-                "tag", [tags[j]["id"] for j in range(int(x() * 3))], f"/contacts/{cid}/tags"
-            ),
+            "tags": addressable(refs["tags"][: int(x() * 3)], f"/contacts/{cid}/tags"),
             "notes": addressable(
-                "note",
-                [str(30_000 + 3 * i + j) for j in range(int(x() * 2))],
-                f"/contacts/{cid}/notes",
+                [ref("note", str(30_000 + 2 * i))] if x() < 0.3 else [], f"/contacts/{cid}/notes"
             ),
-            "companies": addressable("company", [company], f"/contacts/{cid}/companies"),
+            "companies": addressable([pick(r, refs["companies"])], f"/contacts/{cid}/companies"),
             "location": pick(r, LOCATIONS),
             "social_profiles": NO_SOCIAL_PROFILES,
             "sms_consent": phone is not None and x() < 0.5,
-            "opted_in_subscription_types": addressable(
-                "subscription", [], f"/contacts/{cid}/subscriptions"
-            ),
+            "opted_in_subscription_types": addressable([], f"/contacts/{cid}/subscriptions"),
             "opted_out_subscription_types": addressable(
-                "subscription", ["3"] if x() < 0.2 else [], f"/contacts/{cid}/subscriptions"
+                [refs["subscription"]] if x() < 0.2 else [], f"/contacts/{cid}/subscriptions"
             ),
         }
         if x() < 0.7:  # seen on the web (and maybe in the mobile app)
