@@ -431,16 +431,19 @@ class CustomerMessagingAPI(SandboxAPI):
     def _build_tables(self, n: int, tables: dict[str, t.Any]) -> None:
         admins = tables["admins"] = [self._admin(i) for i in range(8)]
         tables["teams"] = [self._team(i) for i in range(4)]
-        self._admin_refs = [{"type": "admin", "id": a["id"]} for a in admins]
-        self._authors = [{k: a[k] for k in ("type", "id", "name", "email")} for a in admins]
-        self._bots = [
-            {**BOT, "from_ai_agent": True, "is_ai_answer": answer} for answer in (True, False)
-        ]
-        self._teammates = [{"type": "admin.list", "admins": [ref]} for ref in self._admin_refs]
-        self._performed_by = [
-            {"type": "admin", "id": a["id"], "email": a["email"], "ip": f"10.0.{i}.{7 * i + 3}"}
-            for i, a in enumerate(admins)
-        ]
+        # What records embed of other objects, built once and shared (read-only).
+        admin_refs = [{"type": "admin", "id": a["id"]} for a in admins]
+        self._refs: dict[str, t.Any] = {
+            "admins": admin_refs,
+            "authors": [{k: a[k] for k in ("type", "id", "name", "email")} for a in admins],
+            "bots": [{**BOT, "from_ai_agent": True, "is_ai_answer": yes} for yes in (True, False)],
+            "teammates": [{"type": "admin.list", "admins": [a]} for a in admin_refs],
+            "performed_by": [
+                {"type": "admin", "id": a["id"], "email": a["email"], "ip": f"10.0.{i}.{7 * i + 3}"}
+                for i, a in enumerate(admins)
+            ],
+            "subscription": ref("subscription", "3"),
+        }
         r = rng(self.seed, "tags")
         tables["tags"] = [
             {"type": "tag", "id": str(8_314_500 + 11 * i), "name": words(r, 2).title()}
@@ -459,11 +462,8 @@ class CustomerMessagingAPI(SandboxAPI):
             chosen = sorted(r.sample(range(12), 1 if i == 0 else r.randrange(4)))
             tables["company_segments"][company["id"]] = [dict(segments[s]) for s in chosen]
             company["segments"]["segments"] = [embedded[s] for s in chosen]
-        self._refs: dict[str, t.Any] = {  # shared by the contacts that hold them
-            "tags": [ref("tag", tag["id"]) for tag in tables["tags"]],
-            "companies": [ref("company", company["id"]) for company in tables["companies"]],
-            "subscription": ref("subscription", "3"),
-        }
+        self._refs["tags"] = [ref("tag", tag["id"]) for tag in tables["tags"]]
+        self._refs["companies"] = [ref("company", c["id"]) for c in tables["companies"]]
         r = rng(self.seed, "contacts")
         tables["contacts"] = [self._contact(i, r) for i in range(n)]
         tables["conversations"], tables["conversation_parts"] = [], {}
@@ -740,7 +740,7 @@ class CustomerMessagingAPI(SandboxAPI):
         author = (
             {"type": pick(r, ("user", "lead")), "id": contact["id"], "name": None, "email": ""}
             if inbound
-            else self._authors[admin]
+            else self._refs["authors"][admin]
         )
         tags = self.tables["tags"]
         rated = state == "closed" and x() < 0.4
@@ -781,7 +781,7 @@ class CustomerMessagingAPI(SandboxAPI):
                         "id": tags[j]["id"],
                         "name": tags[j]["name"],
                         "applied_at": created + 60,
-                        "applied_by": self._admin_refs[admin],
+                        "applied_by": self._refs["admins"][admin],
                     }
                     for j in range(int(x() * 2.5))
                 ],
@@ -814,11 +814,11 @@ class CustomerMessagingAPI(SandboxAPI):
                 "remark": "",
                 "created_at": created + 2 * DAY,
                 "contact": contact,
-                "teammate": self._admin_refs[admin],
+                "teammate": self._refs["admins"][admin],
             }
             if rated
             else None,
-            "teammates": self._teammates[admin] if assigned else None,
+            "teammates": self._refs["teammates"][admin] if assigned else None,
             "custom_attributes": {"Issue type": pick(r, ("Billing", "Bug", "Question"))}
             if x() < 0.5
             else {},
@@ -847,7 +847,11 @@ class CustomerMessagingAPI(SandboxAPI):
         kind = pick(r, PART_TYPES)
         admin = int(x() * 8)
         # A bot's author carries `from_ai_agent`/`is_ai_answer` (newer API versions only).
-        author = pick(r, self._bots) if kind == "comment" and x() < 0.1 else self._authors[admin]
+        author = (
+            pick(r, self._refs["bots"])
+            if kind == "comment" and x() < 0.1
+            else self._refs["authors"][admin]
+        )
         part = {
             "type": "conversation_part",
             "id": str(6_410_000_000 + self._part_ids),
@@ -856,7 +860,7 @@ class CustomerMessagingAPI(SandboxAPI):
             "created_at": ts,
             "updated_at": ts,
             "notified_at": ts,
-            "assigned_to": self._admin_refs[admin] if kind == "assignment" else None,
+            "assigned_to": self._refs["admins"][admin] if kind == "assignment" else None,
             "author": author,
             "attachments": [self._attachment(r, ts)] if kind == "comment" and x() < 0.1 else [],
             "external_id": None,
@@ -950,8 +954,8 @@ class CustomerMessagingAPI(SandboxAPI):
                 "previous_ticket_state": "submitted",
                 "created_at": created + j,
                 "updated_at": created + j,
-                "assigned_to": None if j else self._admin_refs[admin],
-                "author": self._authors[admin],
+                "assigned_to": None if j else self._refs["admins"][admin],
+                "author": self._refs["authors"][admin],
                 "attachments": [self._attachment(r, created)] if j == 1 else [],
                 "external_id": None,
                 "redacted": False,
@@ -1032,7 +1036,7 @@ class CustomerMessagingAPI(SandboxAPI):
         self.tables["activity_logs"].append(
             {
                 "id": uid(r),
-                "performed_by": self._performed_by[i],
+                "performed_by": self._refs["performed_by"][i],
                 "metadata": metadata,
                 "created_at": ts,
                 "activity_type": kind,
