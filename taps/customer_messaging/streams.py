@@ -1,4 +1,4 @@
-"""Streams of the customer-messaging API (seed 002), one short class per resource."""
+"""Streams of the customer-messaging API, one short class per resource."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ class CustomerMessagingStream(BaseStream):
     schema = StreamSchema(SchemaDirectory(Path(__file__).parent / "schemas"))
     primary_keys = ("id",)
     rate_limit_headers = ("X-RateLimit-Remaining", "X-RateLimit-Reset")
-    #: Fixed query parameters (the seed's `params`).
+    #: Fixed query parameters of the endpoint.
     params: t.ClassVar[dict[str, str]] = {}
     #: Query parameter that carries the bookmark (Unix seconds) on every page, if any.
     since_param: str | None = None
@@ -37,7 +37,7 @@ class CustomerMessagingStream(BaseStream):
 
 
 def at_or_after(field: str, value: int) -> dict:
-    """The seed's lower bound: `field > value OR field = value`."""
+    """The search's lower bound: `field > value OR field = value`."""
     return {
         "operator": "OR",
         "value": [
@@ -48,7 +48,7 @@ def at_or_after(field: str, value: int) -> dict:
 
 
 class SearchStream(CustomerMessagingStream):
-    """`POST …/search` with the seed's body: `updated_at` at or after the bookmark (or
+    """`POST …/search` with the documented body: `updated_at` at or after the bookmark (or
     `start_date`, else 0), oldest first; `pagination` (150 a page, `starting_after`)
     is written into the body by the paginator."""
 
@@ -69,7 +69,7 @@ class SearchStream(CustomerMessagingStream):
 
 class WindowedSearchStream(SearchStream):
     """Search in windows `[start, end)` of at most `window_setting` days, from the
-    bookmark (or `start_date`) up to `end_date` or now, with the seed's upper bound
+    bookmark (or `start_date`) up to `end_date` or now, with the documented upper bound
     `updated_at < end_time`.
 
     With neither bookmark nor `start_date` there is no lower bound to walk from: one

@@ -1,4 +1,4 @@
-"""tap-customer-messaging: Singer tap for the customer-messaging API (seed 002)."""
+"""tap-customer-messaging: Singer tap for the customer-messaging API."""
 
 from __future__ import annotations
 

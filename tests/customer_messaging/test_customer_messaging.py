@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from taps.common.sandbox import SandboxServer
-from taps.customer_messaging.sandbox import PAGE_SIZES, CustomerMessagingAPI, encode_cursor
+from taps.customer_messaging.sandbox import PAGE_SIZES, CustomerMessagingAPI, cursor_after
 from taps.customer_messaging.tap import TapCustomerMessaging
 from tests.support import config_for, parse_messages, run_cli, sync
 
@@ -42,7 +42,7 @@ def lower_bound(value: int) -> dict:
 
 
 def window_of(body: dict) -> tuple[int, int]:
-    """(start, end) of a tickets search body, checking it has the seed's shape."""
+    """(start, end) of a tickets search body, checking it has the documented shape."""
     query = body["query"]
     assert query["operator"] == "AND"
     low, high = query["value"]
@@ -69,7 +69,7 @@ def test_search_body_from_start_date_then_bookmark(stream: str) -> None:
         start = "2024-01-20T00:00:00+00:00"
         first = sync(TapCustomerMessaging, config_for(server, start_date=start), streams=[stream])
         records = first.records(stream)
-        table = getattr(api, stream)
+        table = api.tables[stream]
         assert {r["id"] for r in records} == {
             r["id"] for r in table if r["updated_at"] >= unix(start)
         }
@@ -85,7 +85,7 @@ def test_search_body_from_start_date_then_bookmark(stream: str) -> None:
                 assert "starting_after" not in pagination
             else:  # the cursor the server gave after the previous page's last record
                 last = records[page * 150 - 1]
-                assert pagination["starting_after"] == encode_cursor(last["updated_at"], last["id"])
+                assert pagination["starting_after"] == cursor_after(last, "updated_at")
 
         bookmark = first.state["bookmarks"][stream]["replication_key_value"]
         assert bookmark == records[-1]["updated_at"]
@@ -120,7 +120,7 @@ def test_tickets_walk_windows_up_to_end_date() -> None:
         ]
         assert all(b["pagination"] == {"per_page": 150} for b in bodies)
         assert {r["id"] for r in result.records("tickets")} == {
-            r["id"] for r in api.tickets if unix(start) <= r["updated_at"] < unix(end)
+            r["id"] for r in api.tables["tickets"] if unix(start) <= r["updated_at"] < unix(end)
         }
 
 
@@ -133,11 +133,11 @@ def test_tickets_pages_within_a_window_and_setting_changes_the_width() -> None:
         bodies = [r.body for r in server.requests_to(SEARCHES["tickets"], "POST")]
         assert [window_of(b) for b in bodies] == [(unix(start), unix(end))] * 3
         records = result.records("tickets")
-        assert len(records) == len(api.tickets) == 333
+        assert len(records) == len(api.tables["tickets"]) == 333
         assert "starting_after" not in bodies[0]["pagination"]
         for page in (1, 2):
             last = records[page * 150 - 1]
-            cursor = encode_cursor(last["updated_at"], last["id"])
+            cursor = cursor_after(last, "updated_at")
             assert bodies[page]["pagination"] == {"per_page": 150, "starting_after": cursor}
 
 
@@ -146,7 +146,7 @@ def test_tickets_without_start_find_the_oldest_then_walk_to_now(server: SandboxS
     result = sync(TapCustomerMessaging, config_for(server), streams=["tickets"])
     after = int(time.time())
     windows = [window_of(r.body) for r in server.requests_to(SEARCHES["tickets"], "POST")]
-    oldest = min(r["updated_at"] for r in server.api.tickets)
+    oldest = min(r["updated_at"] for r in server.api.tables["tickets"])
     probe, *walk = windows
     assert probe[0] == 0
     assert before <= probe[1] <= after
@@ -155,7 +155,7 @@ def test_tickets_without_start_find_the_oldest_then_walk_to_now(server: SandboxS
         assert end == next_start
     assert all(0 < end - start <= 30 * DAY for start, end in walk)
     assert walk[-1][1] == probe[1]  # up to now
-    assert len(result.records("tickets")) == len(server.api.tickets)
+    assert len(result.records("tickets")) == len(server.api.tables["tickets"])
 
 
 # -- next cursor, scroll, attributes -----------------------------------------------------------
@@ -168,7 +168,7 @@ def test_activity_logs_send_created_at_after_on_every_page() -> None:
         result = sync(
             TapCustomerMessaging, config_for(server, start_date=start), streams=["activity_logs"]
         )
-        wanted = [r for r in api.activity_logs if r["created_at"] >= unix(start)]
+        wanted = [r for r in api.tables["activity_logs"] if r["created_at"] >= unix(start)]
         records = result.records("activity_logs")
         assert sorted(r["id"] for r in records) == sorted(r["id"] for r in wanted)
         assert [r["created_at"] for r in records] == sorted(r["created_at"] for r in records)
@@ -208,7 +208,7 @@ def test_data_attributes_by_model_keyed_by_name(server: SandboxServer) -> None:
         records = result.records(stream)
         assert {r["model"] for r in records} == {model}
         assert result.schemas[stream]["key_properties"] == ["name"]
-        assert any(r["id"] is None for r in records)  # built-in attributes have no id
+        assert any("id" not in r for r in records)  # built-in attributes have no id
 
 
 # -- incremental and children ---------------------------------------------------------------
@@ -224,17 +224,19 @@ def test_second_run_reads_only_what_changed(server: SandboxServer) -> None:
     second = sync(TapCustomerMessaging, config_for(server), state=first.state)
     for stream, key in INCREMENTAL.items():
         got = {r["id"] for r in second.records(stream)}
-        assert got == {r["id"] for r in getattr(api, stream) if r[key] >= marks[stream]}
+        assert got == {r["id"] for r in api.tables[stream] if r[key] >= marks[stream]}
         assert (
             len(got)
             <= {"contacts": 5, "conversations": 4, "tickets": 4, "activity_logs": 5}[stream] + 1
         )  # the changes, plus what sits exactly on the bookmark
-    assert {r["id"] for r in api.contacts[:4]} <= {r["id"] for r in second.records("contacts")}
+    assert {r["id"] for r in api.tables["contacts"][:4]} <= {
+        r["id"] for r in second.records("contacts")
+    }
     # children: only the emitted conversations' parts, one request each
     conversations = {r["id"] for r in second.records("conversations")}
     parts = second.records("conversation_parts")
     assert {p["conversation_id"] for p in parts} == conversations
-    assert len(parts) == sum(len(api.parts[c]) for c in conversations)
+    assert len(parts) == sum(len(api.tables["conversation_parts"][c]) for c in conversations)
     new = server.requests[before:]
     assert sum(r.path.startswith("/v1/conversations/") and r.method == "GET" for r in new) == (
         len(conversations)
@@ -254,32 +256,36 @@ def test_children_carry_the_parent_key(server: SandboxServer) -> None:
     api = server.api
     segments = result.records("company_segments")
     assert {(s["company_id"], s["id"]) for s in segments} == {
-        (cid, sid) for cid, ids in api.company_segment_ids.items() for sid in ids
+        (cid, s["id"]) for cid, rows in api.tables["company_segments"].items() for s in rows
     }
     assert result.schemas["company_segments"]["key_properties"] == ["company_id", "id"]
     shared = {s["id"] for s in segments if sum(x["id"] == s["id"] for x in segments) > 1}
     assert shared, "a segment belongs to several companies"
     for part in result.records("conversation_parts"):
-        assert part["id"] in {p["id"] for p in api.parts[part["conversation_id"]]}
-    assert len(server.requests_to("/v1/companies/*/segments")) == len(api.companies)
+        assert part["id"] in {
+            p["id"] for p in api.tables["conversation_parts"][part["conversation_id"]]
+        }
+    assert len(server.requests_to("/v1/companies/*/segments")) == len(api.tables["companies"])
 
 
 def test_a_deleted_parent_is_skipped_and_the_run_goes_on(server: SandboxServer) -> None:
     api = server.api
-    api.delete_parent("companies", 5001)
-    api.delete_parent("conversations", 20002)
+    company = api.tables["companies"][1]["id"]
+    conversation = api.tables["conversations"][2]["id"]
+    api.delete_parent("companies", company)
+    api.delete_parent("conversations", conversation)
     proc = run_cli(TapCustomerMessaging.name, config_for(server))
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "404" in proc.stderr
-    assert "/v1/companies/5001/segments" in proc.stderr
+    assert f"/v1/companies/{company}/segments" in proc.stderr
     assert "skipping" in proc.stderr
     result = parse_messages(proc.stdout)
     assert result.counts == api.expected_counts()  # all but the deleted parents' children
-    assert 5001 in {r["id"] for r in result.records("companies")}
-    assert 5001 not in {r["company_id"] for r in result.records("company_segments")}
-    assert 20002 not in {r["conversation_id"] for r in result.records("conversation_parts")}
-    assert len(server.requests_to("/v1/companies/5001/segments")) == 1  # not retried
-    assert len(server.requests_to("/v1/conversations/20002")) == 1
+    assert company in {r["id"] for r in result.records("companies")}
+    assert company not in {r["company_id"] for r in result.records("company_segments")}
+    assert conversation not in {r["conversation_id"] for r in result.records("conversation_parts")}
+    assert len(server.requests_to(f"/v1/companies/{company}/segments")) == 1  # not retried
+    assert len(server.requests_to(f"/v1/conversations/{conversation}")) == 1
 
 
 # -- errors, headers, rate limit -----------------------------------------------------------------
