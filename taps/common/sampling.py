@@ -7,7 +7,7 @@ the API actually sends before the catalog is made, so the catalog a user selects
 already lists those properties:
 
 1. the account-defined fields the tap can read (`BaseTap.custom_properties`), typed;
-2. the first page of every stream (children: of the first parents that have any), one
+2. the first page of every stream (children: of each of the first parents), one
    stream alone first, then the others concurrently, one attempt each, fitted into the
    schema by the same rules as runtime evolution (`taps.common.evolution`).
 
@@ -18,20 +18,19 @@ that stream keeps its declared schema (one warning for the run).
 from __future__ import annotations
 
 import typing as t
-from concurrent.futures import Future
 
 import requests
 from singer_sdk.exceptions import RetriableAPIError
 
-from taps.common.errors import CredentialRejectedError, TapError
+from taps.common.errors import CredentialRejectedError, ParentNotFoundError, TapError
 from taps.common.redaction import redact
 
 if t.TYPE_CHECKING:
     from taps.common.streams import BaseStream
     from taps.common.tap import BaseTap
 
-#: Parents tried, in order, until one has child records to sample.
-PARENTS_TRIED = 3
+#: Parents whose children are sampled (a sync takes these answers, not asking again).
+PARENTS_SAMPLED = 20
 _FAILURES = (
     TapError,
     RetriableAPIError,
@@ -60,12 +59,12 @@ class SchemaSampler:
     def run(self) -> None:
         """Add custom fields, then sample one stream alone (a refused credential or an
         unreachable API shows there, before any other request), then the other parents
-        together, then their children."""
+        together, then their children, every page a task of the tap's worker pool."""
         self._custom_properties()
         pending = list(self.streams.values())
         probe = next((s for s in pending if s.parent_stream_type is None), None)
         if probe is not None:
-            self.samples[probe.name] = self._sample(probe)
+            self._fit(probe, self._page(probe, None))
             pending.remove(probe)
         while pending and not self.failed:
             ready = [
@@ -75,12 +74,16 @@ class SchemaSampler:
             ]
             if not ready:  # a child whose parent could not be sampled
                 break
-            futures: dict[BaseStream, Future[list[dict]]] = {
-                stream: self.tap.worker_pool.submit(self._sample, stream) for stream in ready
+            pages = {
+                stream: [
+                    self.tap.worker_pool.submit(self._page, stream, c)
+                    for c in self._contexts(stream)
+                ]
+                for stream in ready
             }
-            for stream, future in futures.items():
-                self.samples[stream.name] = future.result()
-            pending = [s for s in pending if s not in futures]
+            for stream, futures in pages.items():
+                self._fit(stream, [record for future in futures for record in future.result()])
+            pending = [s for s in pending if s not in pages]
         if self.learned:
             counts = ", ".join(f"{name} {n}" for name, n in sorted(self.learned.items()))
             self.tap.logger.info(
@@ -108,27 +111,37 @@ class SchemaSampler:
             if added:
                 self.learned[name] = self.learned.get(name, 0) + len(added)
 
-    def _sample(self, stream: BaseStream) -> list[dict]:
-        """The stream's first page (of the first parents that have one), fitted."""
+    def _contexts(self, stream: BaseStream) -> list[dict | None]:
+        """Where to read a first page: no context, or each of the first parents."""
+        if stream.parent_stream_type is None:
+            return [None]
+        parent = self.streams[self._parent(stream)]
+        records = self.samples.get(parent.name, [])[:PARENTS_SAMPLED]
+        return [parent.get_child_context(record, None) for record in records]
+
+    def _page(self, stream: BaseStream, context: dict | None) -> list[dict]:
+        """One first page of `stream` (runs on a worker); [] when it cannot be read."""
         if self.failed:
             return []
-        contexts: list[dict | None] = [None]
-        if stream.parent_stream_type is not None:
-            parent = self.streams[self._parent(stream)]
-            records = self.samples.get(parent.name, [])[:PARENTS_TRIED]
-            contexts = [parent.get_child_context(record, None) for record in records]
         try:
-            for context in contexts:
-                records = stream.sample(context)
-                if records:
-                    evolution = stream.new_evolution()
-                    changes = sum(len(evolution.fit(record)) for record in records)
-                    if changes:
-                        self.learned[stream.name] = self.learned.get(stream.name, 0) + changes
-                    return records
+            return stream.sample(context)
+        except ParentNotFoundError:
+            return []  # a deleted parent: its children are not there to read
         except _FAILURES as exc:
             self._warn(f"stream '{stream.name}'", exc)
-        return []
+            return []
+
+    def _fit(self, stream: BaseStream, records: list[dict]) -> None:
+        """Widen the stream's schema to the sampled records."""
+        self.samples[stream.name] = records
+        evolution = stream.new_evolution()
+        try:
+            changes = sum(len(evolution.fit(record)) for record in records)
+        except _FAILURES as exc:
+            self._warn(f"stream '{stream.name}'", exc)
+            return
+        if changes:
+            self.learned[stream.name] = self.learned.get(stream.name, 0) + changes
 
     def _warn(self, what: str, exc: BaseException) -> None:
         if self.failed:

@@ -179,7 +179,8 @@ def test_custom_attributes_follow_the_data_attributes(server: SandboxServer) -> 
 def test_fields_beyond_the_declared_schemas(
     server: SandboxServer, stream: str, path: str, parent: str
 ) -> None:
-    schema = TapCustomerMessaging(config={"sandbox": True}).streams[stream].schema
+    declared = {"sandbox": True, "schema_evolution": "off"}  # no learning from the API
+    schema = TapCustomerMessaging(config=declared).streams[stream].schema
     for step in filter(None, parent.split(".")):
         schema = schema["properties"][step.removesuffix("[]")]
         schema = schema["items"] if step.endswith("[]") else schema
@@ -225,9 +226,7 @@ def test_replace_serves_records_without_the_fields_it_sorts_and_pages_on() -> No
         rest = call(server, "GET", "/v1/segments", {"next": page["pages"]["next"]})
         assert canonical(page["segments"] + rest["segments"]) == canonical(odd)
         assert rest["pages"]["next"] is None
-        result = sync(TapCustomerMessaging, config_for(server), streams=["segments"])
     assert all(api.expected_counts()[stream] == len(odd) for stream in READS)
-    assert result.counts == {"segments": len(odd)}
 
 
 def test_replaced_children_go_to_the_first_parent_and_follow_replaced_parents() -> None:
