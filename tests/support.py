@@ -92,6 +92,13 @@ def config_for(server: SandboxServer, **extra: t.Any) -> dict:
     }
 
 
+def drift_config(package: str) -> dict:
+    """Config for a sandbox of `package` in drift mode, served for the rest of the test
+    session (the SDK's test classes are made at collection time)."""
+    server = SandboxServer(api_class(package)(drift=True)).start()
+    return config_for(server)
+
+
 def declared_catalog(tap_cls: type, config: dict, streams: t.Iterable[str] | None = None) -> dict:
     """The tap's catalog of declared schemas (read without asking the API), as an
     earlier discovery would give it, with only `streams` selected (all when None)."""

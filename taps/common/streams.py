@@ -47,6 +47,7 @@ from taps.common.errors import (
     CredentialRejectedError,
     ParentNotFoundError,
     RequestFailedError,
+    SchemaDriftError,
 )
 from taps.common.evolution import Change, Evolution
 from taps.common.output import BufferedWriter
@@ -581,6 +582,13 @@ class BaseStream(RESTStream[t.Any]):
         partition_context: Context | None = None,
     ) -> None:
         if self.child_streams:
+            missing = [key for key in self.primary_keys or () if record.get(key) is None]
+            if missing:  # its children would be read for no parent
+                msg = (
+                    f"Stream '{self.name}': a record has no value for its key property "
+                    f"'{missing[0]}', so its child streams cannot be read; the run stops here."
+                )
+                raise SchemaDriftError(msg)
             super()._process_record(record, child_context, partition_context)
             return
         for key, value in (partition_context or {}).items():

@@ -87,9 +87,13 @@ class WindowedSearchStream(SearchStream):
             "value": [at_or_after(key, start), {"field": key, "operator": "<", "value": end}],
         }
 
-    def windows(self, context: Context | None) -> t.Iterator[tuple[int, int]]:
+    def end(self) -> int:
+        """The upper bound of the last window: `end_date`, else now."""
         end_date = self.config.get("end_date")
-        end = int((parse_datetime(end_date) if end_date else dt.datetime.now(dt.UTC)).timestamp())
+        return int((parse_datetime(end_date) if end_date else dt.datetime.now(dt.UTC)).timestamp())
+
+    def windows(self, context: Context | None) -> t.Iterator[tuple[int, int]]:
+        end = self.end()
         start = self.bookmark(context) or self.oldest(context, end)
         if start is None:
             return
@@ -99,10 +103,18 @@ class WindowedSearchStream(SearchStream):
             start += step
 
     def oldest(self, context: Context | None, end: int) -> int | None:
-        """The oldest replication key value before `end` (one search request), if any."""
+        """The oldest replication key value before `end` (one search request), if any;
+        0 when records came without one (the windows then start at 0)."""
         self._window = (0, end)
         records = self.first_page(context)
-        return records[0][self.replication_key] if records else None
+        values = [r.get(self.replication_key) for r in records]
+        found = [v for v in values if isinstance(v, int)]
+        return min(found, default=0) if records else None
+
+    def sample(self, context: Context | None) -> list[dict]:
+        """The first page of the whole span the run would walk."""
+        self._window = (self.bookmark(context) or 0, self.end())
+        return super().sample(context)
 
     def get_records(self, context: Context | None) -> t.Iterable[dict[str, t.Any]]:
         for window in self.windows(context):
