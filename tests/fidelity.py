@@ -14,6 +14,7 @@ import json
 import re
 import typing as t
 from collections import defaultdict
+from dataclasses import dataclass, field
 from unittest import mock
 
 from singer_sdk.helpers.jsonpath import extract_jsonpath
@@ -57,27 +58,39 @@ def carries(emitted: t.Any, sent: t.Any) -> bool:
     return emitted == sent and type(emitted) is type(sent)
 
 
-def missing_records(sent: t.Iterable[t.Any], emitted: t.Iterable[dict]) -> list[str]:
-    """The records the API sent that no emitted record carries whole (as texts)."""
+def missing_records(
+    sent: t.Iterable[t.Any], emitted: t.Iterable[dict], leave_out: t.Collection[str] = ()
+) -> list[str]:
+    """The records the API sent that no emitted record carries whole (as texts), the
+    `leave_out` fields aside."""
     by_id: dict[str, list[dict]] = defaultdict(list)
     for record in map(normalized, emitted):
         by_id[json.dumps(record.get("id"))].append(record)
     missing = []
     for record in map(normalized, sent):
+        record = {k: v for k, v in record.items() if k not in leave_out}  # noqa: PLW2901
         candidates = by_id.get(json.dumps(record.get("id")), [])
         if not any(carries(candidate, record) for candidate in candidates):
             missing.append(json.dumps(record, sort_keys=True)[:400])
     return missing
 
 
+@dataclass
+class Seen:
+    """What the API sent, per stream: the records of every response (decoded here, apart
+    from the tap, at the stream's records path, less the paging metadata the contract
+    puts into records), and the keys of the contexts (parents) they were read for."""
+
+    records: dict[str, list[t.Any]] = field(default_factory=lambda: defaultdict(list))
+    context_keys: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+
+
 @contextlib.contextmanager
-def responses_seen() -> t.Iterator[dict[str, list[t.Any]]]:
-    """Stream name → the records of every response its requests got, as the API sent
-    them: decoded here, apart from the tap, at the stream's records path, less the
-    paging metadata the contract puts into records."""
+def responses_seen() -> t.Iterator[Seen]:
+    """Watch every response the taps' streams get while the block runs."""
     from taps.common.streams import BaseStream
 
-    seen: dict[str, list[t.Any]] = defaultdict(list)
+    seen = Seen()
     send = BaseStream._request
 
     def spy(stream: BaseStream, request: t.Any, context: t.Any) -> t.Any:
@@ -87,7 +100,8 @@ def responses_seen() -> t.Iterator[dict[str, list[t.Any]]]:
         for record in extract_jsonpath(stream.records_jsonpath, body):
             if isinstance(record, dict):
                 record = {k: v for k, v in record.items() if k not in drop}  # noqa: PLW2901
-            seen[stream.name].append(record)
+            seen.records[stream.name].append(record)
+        seen.context_keys[stream.name].update(context or {})
         return response
 
     with mock.patch.object(BaseStream, "_request", spy):

@@ -18,6 +18,10 @@ from pathlib import Path
 from taps.common.sandbox import SandboxAPI, SandboxServer
 
 ROOT = Path(__file__).resolve().parent.parent
+#: Real example records of the five APIs, kept beside the repository, never in it.
+VENDOR_EXAMPLES = Path(
+    os.environ.get("VENDOR_EXAMPLES", ROOT.parent / "shared" / "vendor-examples")
+)
 
 #: package → (tap class name). Every tap of the collection.
 TAP_CLASSES = {
@@ -32,6 +36,19 @@ TAP_CLASSES = {
 def available_taps() -> list[str]:
     """Packages of the taps present in this checkout."""
     return [p for p in TAP_CLASSES if (ROOT / "taps" / p / "tap.py").exists()]
+
+
+def vendor_examples(package: str) -> dict[str, list[dict]]:
+    """Stream → the real example records of `package`'s API, from `VENDOR_EXAMPLES`
+    (the folder whose files are all named after streams of the tap); {} if none."""
+    if not VENDOR_EXAMPLES.is_dir():
+        return {}
+    streams = {stream.name for stream in tap_class(package).stream_types}
+    for folder in sorted(p for p in VENDOR_EXAMPLES.iterdir() if p.is_dir()):
+        files = {path.stem: path for path in folder.glob("*.json")}
+        if files and set(files) <= streams:
+            return {name: json.loads(path.read_text()) for name, path in sorted(files.items())}
+    return {}
 
 
 def tap_class(package: str) -> type:

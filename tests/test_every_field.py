@@ -25,7 +25,7 @@ def test_every_field_arrives(package: str, drift: bool, discover: bool) -> None:
         result = sync(tap_class(package), config_for(server), discover=discover)
     assert result.counts == api.expected_counts()
     assert invalid_records(result.messages) == []
-    assert set(seen) == set(result.counts)
-    for stream, sent in seen.items():
+    assert set(seen.records) == set(result.counts)
+    for stream, sent in seen.records.items():
         missing = missing_records(sent, result.records(stream))
         assert not missing, f"{stream}: {len(missing)} records arrived incomplete: {missing[0]}"
