@@ -7,9 +7,7 @@ Raw HTTP against a `SandboxServer`: these tests check the sandbox, not the tap.
 from __future__ import annotations
 
 import json
-import os
 import typing as t
-from pathlib import Path
 
 import jsonschema
 import pytest
@@ -23,8 +21,7 @@ from taps.crm_helpdesk.sandbox import (
     CrmHelpdeskAPI,
     id_order,
 )
-from taps.crm_helpdesk.tap import TapCrmHelpdesk
-from tests.support import ROOT, config_for, sync
+from tests.support import ROOT, vendor_examples
 
 SCHEMAS = ROOT / "taps" / "crm_helpdesk" / "schemas"
 
@@ -37,24 +34,8 @@ UNDECLARED = {
 }
 
 
-def vendor_examples() -> Path | None:
-    """The folder of this API's example records (real payloads from public sources),
-    found next to the repository or where `VENDOR_EXAMPLES` points."""
-    for base in (
-        Path(os.environ.get("VENDOR_EXAMPLES", ROOT.parent / "shared" / "vendor-examples")),
-        Path("/work/shared/vendor-examples"),
-    ):
-        if base.is_dir():
-            for folder in sorted(base.iterdir()):
-                if (folder / "ticket_filters.json").is_file():  # a resource only this API has
-                    return folder
-    return None
-
-
-VENDOR = vendor_examples()
-needs_vendor = pytest.mark.skipif(
-    VENDOR is None, reason="no vendor example records: the shared vendor-examples folder is absent"
-)
+#: Stream → this API's example records (real payloads from public sources); {} if none.
+EXAMPLES = vendor_examples("crm_helpdesk")
 
 
 @pytest.fixture
@@ -155,14 +136,9 @@ def test_some_fields_are_beyond_the_declared_schemas(server: SandboxServer) -> N
 # -- replace --------------------------------------------------------------------------------
 
 
-@needs_vendor
-@pytest.mark.parametrize("stream", STREAMS)
+@pytest.mark.parametrize("stream", sorted(EXAMPLES))
 def test_replace_serves_vendor_examples_verbatim(server: SandboxServer, stream: str) -> None:
-    assert VENDOR is not None
-    path = VENDOR / f"{stream}.json"
-    if not path.is_file():
-        pytest.skip(f"no vendor example records for {stream}")
-    records = json.loads(path.read_text())
+    records = EXAMPLES[stream]
     server.api.replace(stream, records)
     assert server.api.expected_counts()[stream] == len(records)
     # Small pages, so that record cursors are followed over the examples' ids.
@@ -173,17 +149,6 @@ def test_replace_serves_vendor_examples_verbatim(server: SandboxServer, stream: 
         # on the last record of a page.
         got, records = [without_cursor(r) for r in got], [without_cursor(r) for r in records]
     assert got == records
-
-
-@needs_vendor
-def test_a_sync_reads_every_replaced_vendor_example(server: SandboxServer) -> None:
-    assert VENDOR is not None
-    for stream in STREAMS:
-        path = VENDOR / f"{stream}.json"
-        if path.is_file():
-            server.api.replace(stream, json.loads(path.read_text()))
-    result = sync(TapCrmHelpdesk, config_for(server))
-    assert result.counts == server.api.expected_counts()
 
 
 def test_replace_serves_records_of_any_shape(server: SandboxServer) -> None:

@@ -7,10 +7,8 @@ mode that never touches keys and paging fields."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import typing as t
-from pathlib import Path
 
 import pytest
 import requests
@@ -18,7 +16,7 @@ import requests
 from taps.common.sandbox import SandboxServer
 from taps.customer_messaging.sandbox import CHILDREN, CustomerMessagingAPI
 from taps.customer_messaging.tap import TapCustomerMessaging
-from tests.support import config_for, sync
+from tests.support import config_for, sync, vendor_examples
 
 OBJECT_ID = re.compile(r"^[0-9a-f]{24}$")
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
@@ -58,11 +56,8 @@ UNDECLARED = [
 ]
 
 
-def vendor_examples() -> Path | None:
-    """The folder of this API's documented example records, if this machine has it."""
-    root = Path(os.environ.get("VENDOR_EXAMPLES", "/work/shared/vendor-examples"))
-    folders = [f.parent for f in sorted(root.glob("*/conversation_parts.json"))]
-    return next((f for f in folders if all((f / f"{s}.json").exists() for s in READS)), None)
+#: Stream → the vendor's documented example records of it; {} if none.
+EXAMPLES = vendor_examples("customer_messaging")
 
 
 def call(server: SandboxServer, method: str, path: str, payload: dict | None = None) -> t.Any:
@@ -192,12 +187,9 @@ def test_fields_beyond_the_declared_schemas(
 # -- replace ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("stream", list(READS))
+@pytest.mark.parametrize("stream", sorted(EXAMPLES))
 def test_replace_serves_the_vendor_examples_verbatim(stream: str) -> None:
-    folder = vendor_examples()
-    if folder is None:
-        pytest.skip("the vendor example records are not on this machine (VENDOR_EXAMPLES)")
-    examples = json.loads((folder / f"{stream}.json").read_text())
+    examples = EXAMPLES[stream]
     api = CustomerMessagingAPI(records=30)
     api.replace(stream, examples)
     with SandboxServer(api) as server:

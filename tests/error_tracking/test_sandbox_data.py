@@ -8,8 +8,6 @@ These tests read the sandbox directly, not through the tap.
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 
 import jsonschema
 import pytest
@@ -18,7 +16,7 @@ import requests
 from taps.common.sandbox import SandboxServer
 from taps.error_tracking.sandbox import LEVELS, ErrorTrackingAPI
 from taps.error_tracking.tap import TapErrorTracking
-from tests.support import ROOT, config_for, sync
+from tests.support import ROOT, config_for, sync, vendor_examples
 
 SCHEMAS = ROOT / "taps" / "error_tracking" / "schemas"
 STREAMS = sorted(p.stem for p in SCHEMAS.glob("*.json"))
@@ -204,28 +202,13 @@ def test_new_activity_updates_the_derived_tables() -> None:
 # -- replace ---------------------------------------------------------------------------
 
 
-def vendor_examples() -> Path | None:
-    """The folder of this API's vendor example records, if this machine has it."""
-    roots = [os.environ.get("VENDOR_EXAMPLES"), ROOT.parent / "shared" / "vendor-examples"]
-    roots.append("/work/shared/vendor-examples")
-    for root in filter(None, roots):
-        for folder in sorted(Path(root).glob("*")):
-            if (folder / "top_active_items.json").exists() and (folder / "rql_jobs.json").exists():
-                return folder
-    return None
+#: Stream → the vendor's own example records of it; {} if none.
+EXAMPLES = vendor_examples("error_tracking")
 
 
-EXAMPLES = vendor_examples()
-
-
-@pytest.mark.skipif(EXAMPLES is None, reason="no vendor example records on this machine")
-@pytest.mark.parametrize("stream", STREAMS)
+@pytest.mark.parametrize("stream", sorted(EXAMPLES))
 def test_replace_serves_vendor_examples_verbatim(stream: str) -> None:
-    assert EXAMPLES is not None
-    path = EXAMPLES / f"{stream}.json"
-    if not path.exists():
-        pytest.skip(f"no vendor example records for {stream}")
-    records = json.loads(path.read_text())
+    records = EXAMPLES[stream]
     api = ErrorTrackingAPI(records=30)
     api.replace(stream, records)
     assert api.expected_counts()[stream] == len(records)

@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import re
 import typing as t
 from collections.abc import Iterator
-from pathlib import Path
 
 import jsonschema
 import pytest
@@ -35,8 +33,6 @@ KEYS = {
 }
 #: Epoch seconds of the sandbox's times lie in this range (milliseconds would not).
 SECONDS = (dt.datetime(2020, 1, 1, tzinfo=dt.UTC).timestamp(), 2_000_000_000)
-#: This API's folder among the shared example payloads (none exist for it so far).
-EXAMPLES = "001"
 
 
 def schema_of(stream: str) -> dict:
@@ -211,35 +207,6 @@ def test_the_sandbox_is_deterministic() -> None:
 
 
 # -- replace --------------------------------------------------------------------------------
-
-
-def vendor_examples() -> Path | None:
-    """The folder of this API's shared example payloads, if this machine has it."""
-    candidates = [
-        os.environ.get("VENDOR_EXAMPLES"),
-        ROOT.parent / "shared" / "vendor-examples",
-        "/work/shared/vendor-examples",
-    ]
-    for base in filter(None, candidates):
-        if Path(base).is_dir():
-            return Path(base) / EXAMPLES
-    return None
-
-
-@pytest.mark.parametrize("stream", sorted(PATHS))
-def test_replace_serves_vendor_example_records_verbatim(stream: str) -> None:
-    folder = vendor_examples()
-    if folder is None:
-        pytest.skip("no shared vendor-examples folder on this machine")
-    file = folder / f"{stream}.json"
-    if not file.exists():
-        pytest.skip(f"no example payloads of this API's {stream} ({file} is absent)")
-    records = json.loads(file.read_text())
-    api = API(records=10)
-    api.replace(stream, records)
-    assert api.expected_counts()[stream] == len(records)
-    with SandboxServer(api) as server:
-        assert sorted(map(repr, fetch_all(server, PATHS[stream]))) == sorted(map(repr, records))
 
 
 def odd_records(copies: int) -> list[dict]:
