@@ -161,10 +161,12 @@ def run_cli(
     *,
     catalog: dict | None = None,
     discover: bool = False,
+    env_config: bool = False,
 ) -> subprocess.CompletedProcess[str]:
     """Run a tap's console script as a user would; returns the finished process.
 
     Like `sync`, the run gets `catalog`, else the declared catalog, unless `discover`.
+    With `env_config` it also reads settings from the environment (`--config ENV`).
     """
     if catalog is None and not discover:
         tap_cls = next(c for c in map(tap_class, available_taps()) if c.name == tap_name)
@@ -173,6 +175,8 @@ def run_cli(
         config_path = Path(tmp, "config.json")
         config_path.write_text(json.dumps(config))
         args = [str(Path(sys.executable).parent / tap_name), "--config", str(config_path)]
+        if env_config:
+            args += ["--config", "ENV"]
         if catalog is not None:
             catalog_path = Path(tmp, "catalog.json")
             catalog_path.write_text(json.dumps(catalog))

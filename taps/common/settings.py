@@ -1,22 +1,119 @@
 """Settings shared by every tap, and their validation.
 
 Every tap has the same connection settings (`api_url`, `sandbox`, time-outs, retries, ...);
-only its credentials differ. `config_schema` builds a tap's JSON Schema from both, and
-`validate` checks what a JSON Schema cannot say (credentials required outside sandbox mode,
-dates that parse, a usable URL) so that bad config fails before the first request with one
-line naming the setting.
+only its credentials differ. `config_schema` builds a tap's JSON Schema from both; the
+credentials and `api_url` are required (in sandbox mode the tap supplies them itself).
+`normalize` turns numbers that arrive as `Decimal` (JSON config files) or strings (the
+environment) into numbers, and `validate` checks what a JSON Schema cannot say well, so
+that bad config fails before the first request with one line naming the setting.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import typing as t
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from singer_sdk import typing as th
 
-DEFAULT_API_URL = "https://api.example.com"
+EXAMPLE_API_URL = "https://api.example.com"
 SCHEMA_EVOLUTION = ("auto", "include", "exclude", "off")
+
+
+@dataclass(frozen=True)
+class Number:
+    """A numeric setting: its type, default, bounds and meaning."""
+
+    name: str
+    integer: bool
+    default: float
+    low: float
+    high: float
+    title: str
+    description: str
+
+    def property(self) -> th.Property:
+        kind = th.IntegerType if self.integer else th.NumberType
+        return th.Property(
+            self.name,
+            kind(minimum=self.low, maximum=self.high),
+            default=self.default,
+            title=self.title,
+            description=f"{self.description} ({self.low:g} to {self.high:g})",
+        )
+
+
+NUMBERS = (
+    Number(
+        "request_timeout",
+        False,
+        60,
+        0.001,
+        3600,
+        "Request time-out",
+        "Seconds a request may take in all (connecting, waiting, reading the whole body) "
+        "before it counts as failed and is retried.",
+    ),
+    Number(
+        "max_retries",
+        True,
+        3,
+        0,
+        20,
+        "Maximum retries",
+        "Retries of a failed request (429, 500, 502, 503, 504, network errors).",
+    ),
+    Number(
+        "backoff_factor",
+        False,
+        2,
+        0,
+        300,
+        "Backoff factor",
+        "Wait before retry n is backoff_factor * 2**(n-1) seconds.",
+    ),
+    Number(
+        "max_wait_seconds",
+        False,
+        300,
+        0,
+        86_400,
+        "Maximum wait",
+        "The longest the tap waits when the API asks it to (Retry-After, a rate-limit "
+        "reset); a longer wait ends the run with an error saying what the API asked for.",
+    ),
+    Number(
+        "max_concurrent_requests",
+        True,
+        8,
+        1,
+        64,
+        "Maximum concurrent requests",
+        "Requests in flight at once across streams, pages and child streams (1 = one at "
+        "a time, in the order of a serial run).",
+    ),
+    Number(
+        "max_response_mb",
+        False,
+        256,
+        1,
+        4096,
+        "Maximum response size (MB)",
+        "A response body larger than this, once decompressed, ends the run with an error.",
+    ),
+    Number(
+        "max_pages",
+        True,
+        1_000_000,
+        1,
+        100_000_000,
+        "Maximum pages",
+        "Pages one stream (or one parent's child stream) may read in a run; more ends the "
+        "run with an error, as a guard against an API that pages forever.",
+    ),
+)
 
 
 def common_properties() -> list[th.Property]:
@@ -25,9 +122,11 @@ def common_properties() -> list[th.Property]:
         th.Property(
             "api_url",
             th.StringType,
-            default=DEFAULT_API_URL,
             title="API URL",
-            description="Base URL of the API, without /v1 (seed paths start with /v1/).",
+            description=(
+                f"Base URL of the API, such as {EXAMPLE_API_URL} (the paths the tap reads "
+                "start with /v1/). Required unless `sandbox` is true."
+            ),
         ),
         th.Property(
             "start_date",
@@ -54,34 +153,7 @@ def common_properties() -> list[th.Property]:
                 "from it; api_url and credentials are ignored."
             ),
         ),
-        th.Property(
-            "request_timeout",
-            th.NumberType,
-            default=60,
-            title="Request time-out",
-            description="Seconds to wait for a response before the request is retried.",
-        ),
-        th.Property(
-            "max_retries",
-            th.IntegerType,
-            default=3,
-            title="Maximum retries",
-            description="Retries of a failed request (429, 500, 502, 503, 504, network).",
-        ),
-        th.Property(
-            "backoff_factor",
-            th.NumberType,
-            default=2,
-            title="Backoff factor",
-            description="Wait before retry n is backoff_factor * 2**(n-1) seconds.",
-        ),
-        th.Property(
-            "max_concurrent_requests",
-            th.IntegerType,
-            default=8,
-            title="Maximum concurrent requests",
-            description="Child-stream requests sent at the same time (1 = one at a time).",
-        ),
+        *(number.property() for number in NUMBERS),
         th.Property(
             "schema_evolution",
             th.StringType(allowed_values=list(SCHEMA_EVOLUTION)),
@@ -106,7 +178,7 @@ def common_properties() -> list[th.Property]:
 
 
 def credential_property(name: str, description: str) -> th.Property:
-    """A secret setting: never required by the schema, checked by `validate` instead."""
+    """A secret setting, required unless in sandbox mode."""
     return th.Property(
         name,
         th.StringType,
@@ -116,9 +188,39 @@ def credential_property(name: str, description: str) -> th.Property:
     )
 
 
-def config_schema(credentials: t.Sequence[th.Property]) -> dict:
-    """The tap's JSON Schema: its credentials, then the common settings."""
-    return th.PropertiesList(*credentials, *common_properties()).to_dict()
+def config_schema(own: t.Sequence[th.Property]) -> dict:
+    """The tap's JSON Schema: its own settings (credentials first), then the common
+    ones. The credentials (secret settings) and `api_url` are required."""
+    schema = th.PropertiesList(*own, *common_properties()).to_dict()
+    secret = [name for name, spec in schema["properties"].items() if spec.get("secret")]
+    schema["required"] = [*secret, "api_url"]
+    return schema
+
+
+def normalize(config: dict[str, t.Any], schema: dict) -> list[str]:
+    """Turn numeric settings given as `Decimal` or text into numbers, in place; return
+    one line per value that is not a number."""
+    errors = []
+    for name, spec in schema.get("properties", {}).items():
+        kinds = spec.get("type", [])
+        value = config.get(name)
+        if value is None or isinstance(value, bool) or not {"integer", "number"} & set(kinds):
+            continue
+        try:
+            number = decimal.Decimal(str(value).strip())
+        except decimal.InvalidOperation:
+            number = decimal.Decimal("NaN")
+        if not number.is_finite():
+            errors.append(f"Setting '{name}' must be a number, got {value!r}.")
+            continue
+        if "integer" in kinds and "number" not in kinds:
+            if number != number.to_integral_value():
+                errors.append(f"Setting '{name}' must be a whole number, got {value!r}.")
+                continue
+            config[name] = int(number)
+        else:
+            config[name] = int(number) if number == number.to_integral_value() else float(number)
+    return errors
 
 
 def parse_datetime(value: str) -> dt.datetime:
@@ -127,21 +229,19 @@ def parse_datetime(value: str) -> dt.datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
-def validate(config: t.Mapping[str, t.Any], credentials: t.Sequence[str]) -> list[str]:
+def validate(
+    config: t.Mapping[str, t.Any], schema: dict, credentials: t.Sequence[str]
+) -> list[str]:
     """Return one line per invalid setting, each naming the setting."""
     errors: list[str] = []
     if not config.get("sandbox"):
         errors.extend(
             f"Setting '{name}' is required (or set sandbox: true to use the built-in sandbox)."
-            for name in credentials
+            for name in (*credentials, "api_url")
             if not config.get(name)
         )
-        url = urlsplit(str(config.get("api_url", DEFAULT_API_URL)))
-        if url.scheme not in {"http", "https"} or not url.netloc:
-            errors.append(
-                f"Setting 'api_url' must be an http(s) URL such as {DEFAULT_API_URL}, "
-                f"got {config.get('api_url')!r}."
-            )
+        if config.get("api_url"):
+            errors.extend(url_errors(str(config["api_url"])))
     dates: dict[str, dt.datetime] = {}
     for name in ("start_date", "end_date"):
         if config.get(name) is None:
@@ -155,13 +255,30 @@ def validate(config: t.Mapping[str, t.Any], credentials: t.Sequence[str]) -> lis
             )
     if len(dates) == 2 and dates["end_date"] < dates["start_date"]:
         errors.append("Setting 'end_date' must not be before 'start_date'.")
-    for name, low in (
-        ("max_retries", 0),
-        ("backoff_factor", 0),
-        ("request_timeout", 0.001),
-        ("max_concurrent_requests", 1),
-    ):
+    for name, spec in schema.get("properties", {}).items():
         value = config.get(name)
-        if value is not None and (not isinstance(value, int | float) or value < low):
-            errors.append(f"Setting '{name}' must be a number >= {low}, got {value!r}.")
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            continue
+        low, high = spec.get("minimum"), spec.get("maximum")
+        if (low is not None and value < low) or (high is not None and value > high):
+            errors.append(f"Setting '{name}' must be between {low:g} and {high:g}, got {value!r}.")
+    if config.get("schema_evolution") not in (None, *SCHEMA_EVOLUTION):
+        errors.append(
+            f"Setting 'schema_evolution' must be one of {', '.join(SCHEMA_EVOLUTION)}, "
+            f"got {config['schema_evolution']!r}."
+        )
     return errors
+
+
+def url_errors(url: str) -> list[str]:
+    """Why `url` cannot be an API's base URL (an http(s) URL with a host and a valid
+    port), if it cannot."""
+    problem = f"Setting 'api_url' must be an http(s) URL such as {EXAMPLE_API_URL}, got {url!r}"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port out of range or not a number
+    except ValueError as exc:
+        return [f"{problem} ({exc})."]
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        return [f"{problem}."]
+    return []

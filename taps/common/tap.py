@@ -37,6 +37,8 @@ if t.TYPE_CHECKING:
     from taps.common.streams import BaseStream
 
 DISTRIBUTION = "rest-taps"
+#: `api_url` in sandbox mode, for validation only: requests go to the sandbox's own port.
+SANDBOX_URL = "http://127.0.0.1"
 
 
 class BaseTap(Tap):
@@ -58,9 +60,14 @@ class BaseTap(Tap):
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
         # Register the secrets first: nothing logged from here on may show them.
         redaction.install(self.auth.secrets(self._config))
-        errors = settings.validate(self._config, self.auth.settings)
+        errors = settings.normalize(self._config, self.config_jsonschema)
+        errors += settings.validate(self._config, self.config_jsonschema, self.auth.settings)
         if errors and raise_errors:
             raise ConfigValidationError(errors[0], errors=errors)
+        if self._config.get("sandbox"):  # the sandbox has its own credentials and URL
+            sandbox = self.sandbox_api()
+            for name, value in {**sandbox.credentials, "api_url": SANDBOX_URL}.items():
+                self._config.setdefault(name, value)
         return errors + super()._validate_config(raise_errors=raise_errors)
 
     # -- connection (sandbox or real API) ----------------------------------------------
@@ -93,7 +100,7 @@ class BaseTap(Tap):
         """Base URL requests go to: the sandbox's in sandbox mode, else `api_url`."""
         if self.sandbox is not None:
             return self.sandbox.url
-        return str(self.config.get("api_url", settings.DEFAULT_API_URL)).rstrip("/")
+        return str(self.config["api_url"]).rstrip("/")
 
     @property
     def credentials(self) -> t.Mapping[str, str]:
@@ -137,7 +144,7 @@ class BaseTap(Tap):
             return False
         if self.config.get("sandbox"):
             return True
-        return not settings.validate(self.config, self.auth.settings)
+        return not settings.validate(self.config, self.config_jsonschema, self.auth.settings)
 
     def custom_properties(self, streams: t.Mapping[str, BaseStream]) -> dict[str, dict[str, dict]]:
         """Stream name → {property: JSON schema} of fields the account defines itself.

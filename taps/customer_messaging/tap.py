@@ -24,7 +24,7 @@ class TapCustomerMessaging(BaseTap):
             ),
             th.Property(
                 "tickets_window_days",
-                th.IntegerType(minimum=1),
+                th.IntegerType(minimum=1, maximum=366),
                 default=30,
                 title="Tickets window (days)",
                 description="The tickets search walks windows of at most this many days.",

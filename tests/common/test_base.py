@@ -13,14 +13,13 @@ import time
 import typing as t
 
 import pytest
-from singer_sdk.exceptions import ConfigValidationError
 
 from taps.common import redaction
 from taps.common.auth import AuthPlacement
 from taps.common.pagination import PageNumberPaging
 from taps.common.ratelimit import RateGate
 from taps.common.sandbox import Request, Response, SandboxAPI, SandboxServer, route
-from taps.common.settings import config_schema, credential_property, validate
+from taps.common.settings import config_schema, credential_property
 from taps.common.streams import BaseStream
 from taps.common.tap import BaseTap
 from tests.support import sync
@@ -292,21 +291,6 @@ def test_redactor_masks_messages_arguments_and_tracebacks() -> None:
     assert "s3cr3t" not in text
     assert text.count("***") >= 3
     assert "RuntimeError: boom ***" in text
-
-
-def test_config_validation_names_the_setting() -> None:
-    assert validate({"sandbox": True}, ["token"]) == []
-    assert validate({}, ["token"]) == [
-        "Setting 'token' is required (or set sandbox: true to use the built-in sandbox)."
-    ]
-    (error,) = validate({"token": "x", "start_date": "soon"}, ["token"])
-    assert error.startswith("Setting 'start_date' must be an ISO 8601 date-time")
-    (error,) = validate({"token": "x", "api_url": "ftp://h"}, ["token"])
-    assert error.startswith("Setting 'api_url'")
-    (error,) = validate({"token": "x", "max_retries": -1}, ["token"])
-    assert error.startswith("Setting 'max_retries'")
-    with pytest.raises(ConfigValidationError, match="'token'"):
-        HEADER_TAP(config={})
 
 
 def test_concurrent_children_keep_the_serial_order() -> None:
