@@ -29,9 +29,7 @@ demo: setup
 
 demo-all: setup
 	$(BIN)/meltano run --full-refresh \
-		tap-error-tracking target-duckdb tap-pipeline-crm target-duckdb \
-		tap-web-experiments target-duckdb tap-customer-messaging target-duckdb \
-		tap-crm-helpdesk target-duckdb
+		$$(for tap in $$($(BIN)/python -m scripts.project_files taps); do echo $$tap target-duckdb; done)
 	$(BIN)/python scripts/duckdb_counts.py output/warehouse.duckdb
 
 lint: $(VENV)/.installed

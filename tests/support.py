@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import importlib
 import io
 import json
 import os
@@ -15,6 +14,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from taps.common.registry import tap_class, tap_classes
 from taps.common.sandbox import SandboxAPI, SandboxServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -23,19 +23,10 @@ VENDOR_EXAMPLES = Path(
     os.environ.get("VENDOR_EXAMPLES", ROOT.parent / "shared" / "vendor-examples")
 )
 
-#: package → (tap class name). Every tap of the collection.
-TAP_CLASSES = {
-    "error_tracking": "TapErrorTracking",
-    "pipeline_crm": "TapPipelineCrm",
-    "web_experiments": "TapWebExperiments",
-    "customer_messaging": "TapCustomerMessaging",
-    "crm_helpdesk": "TapCrmHelpdesk",
-}
-
 
 def available_taps() -> list[str]:
-    """Packages of the taps present in this checkout."""
-    return [p for p in TAP_CLASSES if (ROOT / "taps" / p / "tap.py").exists()]
+    """Packages of every tap of the distribution (`error_tracking`, ...)."""
+    return [cls.__module__.split(".")[1] for cls in tap_classes().values()]
 
 
 def vendor_examples(package: str) -> dict[str, list[dict]]:
@@ -51,13 +42,8 @@ def vendor_examples(package: str) -> dict[str, list[dict]]:
     return {}
 
 
-def tap_class(package: str) -> type:
-    module = importlib.import_module(f"taps.{package}.tap")
-    return getattr(module, TAP_CLASSES[package])
-
-
 def api_class(package: str) -> type[SandboxAPI]:
-    return importlib.import_module(f"taps.{package}.sandbox").API
+    return tap_class(package).sandbox_api()
 
 
 @dataclass

@@ -22,21 +22,23 @@ from functools import cached_property
 
 from singer_sdk import Tap
 from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.helpers.capabilities import PluginCapabilities, TapCapabilities
 
 from taps.common import redaction, settings
 from taps.common.errors import TapError
 from taps.common.output import BufferedWriter
 from taps.common.ratelimit import RateGate
+from taps.common.registry import DISTRIBUTION
 from taps.common.sampling import SchemaSampler
 
 if t.TYPE_CHECKING:
     from singer_sdk.authenticators import APIAuthenticatorBase
+    from singer_sdk.helpers.capabilities import CapabilitiesEnum
 
     from taps.common.auth import AuthPlacement
     from taps.common.sandbox import SandboxAPI, SandboxServer
     from taps.common.streams import BaseStream
 
-DISTRIBUTION = "rest-taps"
 #: `api_url` in sandbox mode, for validation only: requests go to the sandbox's own port.
 SANDBOX_URL = "http://127.0.0.1"
 
@@ -51,9 +53,18 @@ class BaseTap(Tap):
     #: flush stdout after every RECORD.
     message_writer_class = BufferedWriter
 
-    @classmethod
-    def get_plugin_version(cls) -> str:
-        return cls._get_package_version(DISTRIBUTION)
+    #: The distribution that ships every tap (its version and Python versions).
+    package_name = DISTRIBUTION
+    #: What the taps support; no BATCH (records are evolved on the RECORD path only)
+    #: and no ACTIVATE_VERSION setting.
+    capabilities: t.ClassVar[list[CapabilitiesEnum]] = [
+        TapCapabilities.CATALOG,
+        TapCapabilities.STATE,
+        TapCapabilities.DISCOVER,
+        PluginCapabilities.ABOUT,
+        PluginCapabilities.STREAM_MAPS,
+        PluginCapabilities.FLATTENING,
+    ]
 
     # -- config ------------------------------------------------------------------------
 

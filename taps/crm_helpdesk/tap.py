@@ -21,7 +21,3 @@ class TapCrmHelpdesk(BaseTap):
             credential_property("api_key", "API key, the HTTP Basic password."),
         ]
     )
-
-
-if __name__ == "__main__":
-    TapCrmHelpdesk.cli()

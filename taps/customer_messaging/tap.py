@@ -31,7 +31,3 @@ class TapCustomerMessaging(BaseTap):
             ),
         ]
     )
-
-
-if __name__ == "__main__":
-    TapCustomerMessaging.cli()

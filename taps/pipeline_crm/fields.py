@@ -107,9 +107,9 @@ VALUE_SCHEMAS: dict[str, dict] = {
     "date": _nullable("string", format="date"),
     "daterange": _nullable("string", format="date"),
     "set": _nullable("string"),
-    # numbers: documented as numeric, written as JSON numbers or numeric strings
-    "double": _nullable("number", "string"),
-    "monetary": _nullable("number", "string"),
+    # numbers (a numeric string, which some accounts send, goes to its variant column)
+    "double": _nullable("number"),
+    "monetary": _nullable("number"),
     "int": _nullable("integer"),
     # one option id: an integer for most entities, a string in some
     "enum": _nullable("integer", "string"),

@@ -38,7 +38,3 @@ class TapPipelineCrm(BaseTap):
                 if properties := fields.custom_properties(records):
                     found[stream] = properties
         return found
-
-
-if __name__ == "__main__":
-    TapPipelineCrm.cli()

@@ -17,7 +17,3 @@ class TapWebExperiments(BaseTap):
     config_jsonschema = config_schema(
         [credential_property("api_key", "API key, sent as header `api_key` on every request.")]
     )
-
-
-if __name__ == "__main__":
-    TapWebExperiments.cli()

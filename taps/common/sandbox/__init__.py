@@ -11,19 +11,9 @@ from taps.common.sandbox.server import (
 
 __all__ = ["Fault", "Request", "Response", "SandboxAPI", "SandboxServer", "load_api", "route"]
 
-TAPS = (
-    "error_tracking",
-    "pipeline_crm",
-    "web_experiments",
-    "customer_messaging",
-    "crm_helpdesk",
-)
-
 
 def load_api(tap: str) -> type[SandboxAPI]:
     """The sandbox API class of a tap, by tap name (`tap-error-tracking`) or package."""
-    import importlib
+    from taps.common.registry import tap_class
 
-    package = tap.removeprefix("tap-").replace("-", "_")
-    module = importlib.import_module(f"taps.{package}.sandbox")
-    return module.API
+    return tap_class(tap).sandbox_api()

@@ -11,13 +11,14 @@ import signal
 import sys
 import threading
 
-from taps.common.sandbox import TAPS, SandboxServer, load_api
+from taps.common.registry import tap_classes
+from taps.common.sandbox import SandboxServer, load_api
 
 
 def main(argv: list[str] | None = None) -> None:
     """Parse arguments, serve until interrupted."""
     parser = argparse.ArgumentParser(prog="python -m taps.common.sandbox", description=__doc__)
-    parser.add_argument("tap", help=f"tap name or package: {', '.join(TAPS)}")
+    parser.add_argument("tap", help=f"tap name: {', '.join(tap_classes())}")
     parser.add_argument("--port", type=int, default=0, help="port (0 = a free one)")
     parser.add_argument("--records", type=int, default=None, help="volume of the main streams")
     parser.add_argument("--seed", type=int, default=0, help="random seed of the data")
