@@ -509,13 +509,18 @@ class BaseStream(RESTStream[t.Any]):
         changes = evolution.fit(record)
         if len(evolution.left_out) > left_out and "left_out" not in self._warned:
             self._warned.add("left_out")
+            why = (
+                "schema_evolution is exclude"
+                if self.schema_evolution == "exclude"
+                else "some of its properties are deselected"
+            )
             self.logger.info(
                 "Stream '%s': properties the catalog does not list (%s) are left out, because "
-                "some of its properties are deselected. To keep them, add them to the "
-                "catalog (Meltano: the `schema` extra) and select them, or set "
-                "schema_evolution: include.",
+                "%s. To keep them, add them to the catalog (Meltano: the `schema` extra) and "
+                "select them, or set schema_evolution: include.",
                 self.name,
                 ", ".join(sorted(evolution.left_out)[:10]),
+                why,
             )
         if not changes:
             return
