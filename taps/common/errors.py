@@ -2,7 +2,40 @@
 
 from __future__ import annotations
 
+import sys
+import threading
+import typing as t
+
 from singer_sdk.exceptions import FatalAPIError
+
+from taps.common.redaction import redact
+
+if t.TYPE_CHECKING:
+    import types
+
+
+def one_line(exc: BaseException, limit: int = 500) -> str:
+    """`Type: message` of an exception on one line, secrets masked."""
+    text = " ".join(str(exc).split())
+    return redact(f"{type(exc).__name__}: {text}" if text else type(exc).__name__)[:limit]
+
+
+def _print_one_line(
+    kind: type[BaseException], exc: BaseException, tb: types.TracebackType | None
+) -> None:
+    if issubclass(kind, KeyboardInterrupt):
+        sys.__excepthook__(kind, exc, tb)
+        return
+    print(f"ERROR: the run stopped on an unexpected error: {one_line(exc)}", file=sys.stderr)
+
+
+def install_excepthook() -> None:
+    """Whatever escapes (here or in a thread) is printed as one masked line, never as a
+    traceback, which the log's redaction would not see."""
+    sys.excepthook = _print_one_line
+    threading.excepthook = lambda args: _print_one_line(
+        args.exc_type, args.exc_value or args.exc_type(), args.exc_traceback
+    )
 
 
 class TapError(FatalAPIError):
@@ -27,3 +60,11 @@ class ParentNotFoundError(TapError):
 
 class SchemaDriftError(TapError):
     """A key property's value broke its declared type: keys and bookmarks depend on it."""
+
+
+class WaitTooLongError(TapError):
+    """The API asked the tap to wait longer than `max_wait_seconds`."""
+
+
+class PaginationError(TapError):
+    """The API's paging does not move on (a loop), or stops making sense."""

@@ -8,6 +8,11 @@ request (`apply`), so streams never handle paging parameters themselves.
 
 `stop_condition`, when set, ends paging after the current page: the base stream uses it
 for newest-first incremental streams once a page reaches below the bookmark.
+
+Paging that does not move on ends the run with one line instead of running forever: a
+next token seen before (cursors cycling A, B, A; a start position going back), a page
+whose records repeat an earlier page's (an API that ignores its paging parameters), a
+"more items" answer with no next position, or more pages than `max_pages`.
 """
 
 from __future__ import annotations
@@ -15,8 +20,10 @@ from __future__ import annotations
 import copy
 import typing as t
 
+import msgspec
 from singer_sdk.pagination import BaseAPIPaginator
 
+from taps.common.errors import PaginationError
 from taps.common.records import RecordsPath, json_body
 
 if t.TYPE_CHECKING:
@@ -41,21 +48,32 @@ class Paging(BaseAPIPaginator[T]):
 
     #: Record fields that are paging metadata and are removed from records.
     metadata_fields: tuple[str, ...] = ()
+    #: Whether the next token may legitimately equal an earlier one (scroll ids).
+    tokens_repeat: bool = False
 
     def __init__(self, start_value: T) -> None:
         super().__init__(start_value)
         self.records: RecordsPath | None = None
         self.stop_condition: t.Callable[[requests.Response], bool] | None = None
+        self.where = "Paging"
+        self.max_pages = 1_000_000
 
     def new(
         self,
         records: RecordsPath,
         stop_condition: t.Callable[[requests.Response], bool] | None = None,
+        *,
+        where: str = "Paging",
+        max_pages: int = 1_000_000,
     ) -> t.Self:
-        """A fresh paginator for one run over one endpoint."""
+        """A fresh paginator for one run over one endpoint; `where` names it in errors."""
         fresh = copy.copy(self)
         fresh.records = records
         fresh.stop_condition = stop_condition
+        fresh.where = where
+        fresh.max_pages = max_pages
+        fresh._seen_tokens = {_key(self._value)}
+        fresh._seen_pages = {}
         return fresh
 
     def continue_if_empty(self, response: requests.Response) -> bool:
@@ -70,16 +88,55 @@ class Paging(BaseAPIPaginator[T]):
         return self.records.extract(json_body(response))
 
     def advance(self, response: requests.Response) -> None:
-        """Advance, unless the stop condition ends paging here."""
-        if self.stop_condition is not None and self.stop_condition(response):
-            self._page_count += 1
+        """Advance to the next page, unless this one is the last (or the stop condition
+        says so); fail on paging that does not move on."""
+        self._page_count += 1
+        self._check_page(response)
+        if (self.stop_condition is not None and self.stop_condition(response)) or (
+            not self.has_more(response)
+        ):
             self._finished = True
             return
-        super().advance(response)
+        token = self.get_next(response)
+        if token is None:
+            self._finished = True
+            return
+        if not self.tokens_repeat:
+            if _key(token) in self._seen_tokens:
+                msg = f"{self.where}: the API's next page token repeats an earlier one ({token!r})"
+                raise PaginationError(f"{msg}: its paging runs in a loop; the run stops here.")
+            self._seen_tokens.add(_key(token))
+        self._value = token
+
+    def _check_page(self, response: requests.Response) -> None:
+        if self._page_count > self.max_pages:
+            msg = f"{self.where}: more than {self.max_pages} pages (max_pages); the run stops here."
+            raise PaginationError(msg)
+        records = self.page_records(response)
+        if not records:
+            return
+        fingerprint = _fingerprint(records)
+        earlier = self._seen_pages.setdefault(fingerprint, self._page_count)
+        if earlier != self._page_count:
+            msg = (
+                f"{self.where}: page {self._page_count} repeats page {earlier}: the API ignores "
+                "the paging parameters or pages in a loop; the run stops here."
+            )
+            raise PaginationError(msg)
 
     def apply(self, request: HTTPRequest, token: T | None) -> None:
         """Write `token` (the current page value) into `request`."""
         raise NotImplementedError
+
+
+def _key(token: t.Any) -> str:
+    return msgspec.json.encode(token).decode()
+
+
+def _fingerprint(records: list[t.Any]) -> int:
+    """Tells pages apart: their size and their first and last records."""
+    encode = msgspec.json.encode
+    return hash((len(records), encode(records[0]), encode(records[-1])))
 
 
 class PageNumberPaging(Paging[int]):
@@ -143,7 +200,14 @@ class StartCursorPaging(Paging[int]):
         return bool(self._pagination(response).get("more_items_in_collection"))
 
     def get_next(self, response: requests.Response) -> int | None:
-        return self._pagination(response).get("next_start")
+        next_start = self._pagination(response).get("next_start")
+        if next_start is None:
+            msg = (
+                f"{self.where}: the API says more items exist but gives no next_start; "
+                "the run stops here rather than end the stream early."
+            )
+            raise PaginationError(msg)
+        return next_start
 
     def apply(self, request: HTTPRequest, token: int | None) -> None:
         request.params["start"] = token or 0
@@ -169,9 +233,11 @@ class NextCursorPaging(Paging[str | None]):
 class ScrollPaging(Paging[str | None]):
     """Scroll: send the body's `scroll_param` back until a page has no records.
 
-    A scroll id may legitimately repeat from page to page, so unlike the SDK's paginators
-    an unchanged token is not treated as a loop.
+    A scroll id may legitimately repeat from page to page, so an unchanged token is not a
+    loop; a page that repeats an earlier page is.
     """
+
+    tokens_repeat = True
 
     def __init__(self, param: str = "scroll_param", path: str = "scroll_param") -> None:
         super().__init__(None)
@@ -183,14 +249,6 @@ class ScrollPaging(Paging[str | None]):
 
     def get_next(self, response: requests.Response) -> str | None:
         return _dig(json_body(response), self.path) or None
-
-    def advance(self, response: requests.Response) -> None:
-        self._page_count += 1
-        token = self.get_next(response) if self.has_more(response) else None
-        if token is None or (self.stop_condition and self.stop_condition(response)):
-            self._finished = True
-        else:
-            self._value = token
 
     def apply(self, request: HTTPRequest, token: str | None) -> None:
         if token:

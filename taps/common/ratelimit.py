@@ -3,10 +3,13 @@
 One `RateGate` per tap. Every request passes it (`acquire` before sending, `release` with
 the response headers after). When the API reports its quota (`X-RateLimit-Remaining` /
 `X-RateLimit-Reset`), the gate keeps the remaining budget, less the requests still in
-flight (one probe request at a time while it is unknown), and once it is spent holds
-every request until the reset time; a 429 with
-`Retry-After` closes it for that long. So one worker's wait slows them all, and
-concurrent workers do not overrun the quota between two responses.
+flight (one probe request at a time while it is unknown), and once it is spent holds every
+request until the reset time; a 429 with `Retry-After` closes it for that long. A hold
+only ever grows: an answer that arrives late, from a request sent before the quota ran
+out, cannot reopen the gate before the reset an earlier answer announced.
+
+No hold is longer than `max_wait` seconds: an API that asks for more (a reset far in the
+future, `Retry-After: 86400`) ends the run with an error saying what it asked for.
 """
 
 from __future__ import annotations
@@ -16,13 +19,14 @@ import threading
 import time
 import typing as t
 
-MAX_WAIT = 3600.0  # never sleep longer than an hour on a header's word
+from taps.common.errors import WaitTooLongError
 
 
 class RateGate:
     """Paces the requests of a tap on the API's rate-limit headers."""
 
-    def __init__(self, logger: logging.Logger | None = None) -> None:
+    def __init__(self, logger: logging.Logger | None = None, max_wait: float = 300) -> None:
+        self.max_wait = max_wait
         self._until = 0.0  # no request before this time (Unix seconds)
         self._budget: int | None = None  # requests left in the window, if known
         self._reset = 0.0  # when the window resets
@@ -36,12 +40,17 @@ class RateGate:
             self._close(when, reason)
 
     def _close(self, when: float, reason: str) -> None:
-        when = min(when, time.time() + MAX_WAIT)
+        wait = when - time.time()
+        if wait > self.max_wait:
+            msg = (
+                f"The API asks to wait {wait:.0f} s ({reason}), longer than "
+                f"max_wait_seconds ({self.max_wait:g}); the run stops here."
+            )
+            raise WaitTooLongError(msg)
         if when > self._until:
             self._until = when
-            self._logger.info(
-                "Rate limit: holding requests for %.2f s (%s)", when - time.time(), reason
-            )
+            self._logger.info("Rate limit: holding requests for %.2f s (%s)", wait, reason)
+            self._cond.notify_all()
 
     def acquire(self, paced: bool = False) -> float:
         """Wait until a request may be sent and count it as in flight; returns seconds waited.
@@ -76,15 +85,19 @@ class RateGate:
         """A request is done; learn the remaining quota from its headers (`names`)."""
         with self._cond:
             self._in_flight -= 1
-            if headers is not None and names is not None:
-                remaining, reset = (headers.get(name) for name in names)
-                try:
-                    left, until = int(float(remaining or "")), float(reset or "")
-                except ValueError:
-                    pass
-                else:
-                    budget = left - self._in_flight
-                    if self._budget is not None and until == self._reset:
-                        budget = min(budget, self._budget)  # a late answer knows less
-                    self._budget, self._reset = budget, until
             self._cond.notify_all()
+            if headers is None or names is None:
+                return
+            remaining, reset = (headers.get(name) for name in names)
+            try:
+                left, until = int(float(remaining or "")), float(reset or "")
+            except (ValueError, OverflowError):
+                return
+            if until < self._reset:
+                return  # an answer from a window that is over: it knows less
+            budget = left - self._in_flight
+            if self._budget is not None and until == self._reset:
+                budget = min(budget, self._budget)  # a late answer knows less
+            self._budget, self._reset = budget, until
+            if left <= 0:
+                self._close(until, "X-RateLimit-Remaining 0 until X-RateLimit-Reset")

@@ -32,6 +32,9 @@ def json_body(response: requests.Response) -> t.Any:
             snippet = response.content[:60].decode("utf-8", "replace")
             msg = f"the response body is not JSON ({exc}; body starts {snippet!r})"
             raise BadResponseError(msg) from None
+        except RecursionError:
+            msg = "the response body is JSON nested too deeply to read"
+            raise BadResponseError(msg) from None
         response.__dict__[_BODY_ATTR] = body
     return body
 
@@ -50,7 +53,17 @@ class RecordsPath:
         self.inner: tuple[str, ...] = tuple(tokens[star + 1 :])
 
     def extract(self, body: t.Any) -> list[t.Any]:
-        """The records in `body`; [] for a null container; an error if it is missing."""
+        """The records in `body`; [] for a null container; an error if it is missing or
+        holds anything but objects."""
+        records = self._extract(body)
+        for record in records:
+            if not isinstance(record, dict):
+                kind = type(record).__name__
+                msg = f"a record at {self.jsonpath} is not an object (a {kind}: {record!r:.60})"
+                raise BadResponseError(msg)
+        return records
+
+    def _extract(self, body: t.Any) -> list[t.Any]:
         node = body
         for key in self.container:
             if not isinstance(node, dict) or key not in node:

@@ -29,10 +29,9 @@ import threading
 import time
 import typing as t
 from collections import deque
-from email.utils import parsedate_to_datetime
 from functools import cached_property
 from http import HTTPStatus
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import backoff
 import requests
@@ -42,14 +41,17 @@ from singer_sdk.helpers._catalog import get_selected_schema
 from singer_sdk.helpers._typing import TypeConformanceLevel, is_datetime_type, is_integer_type
 from singer_sdk.mapper import SameRecordTransform
 
+from taps.common import http
 from taps.common.errors import (
     BadResponseBodyError,
     CredentialRejectedError,
     ParentNotFoundError,
     RequestFailedError,
     SchemaDriftError,
+    WaitTooLongError,
 )
 from taps.common.evolution import Change, Evolution
+from taps.common.http import describe_request, retry_after_seconds
 from taps.common.output import BufferedWriter
 from taps.common.pagination import Paging, SinglePage
 from taps.common.records import BadResponseError, RecordsPath, json_body
@@ -78,13 +80,6 @@ NETWORK_ERRORS = (
 )
 
 
-def describe_request(request: requests.PreparedRequest | None) -> str:
-    """`GET /v1/items`: method and path, never the query string (it may hold a token)."""
-    if request is None:
-        return "request"
-    return f"{request.method} {urlsplit(request.url or '').path}"
-
-
 def api_error_detail(response: requests.Response) -> str:
     """The API's own error message, from the usual JSON error shapes, if any."""
     try:
@@ -105,22 +100,6 @@ def api_error_detail(response: requests.Response) -> str:
     if body.get("message"):
         messages.append(str(body["message"]))
     return redact("; ".join(messages))[:300]
-
-
-def retry_after_seconds(response: requests.Response | None) -> float | None:
-    """The `Retry-After` of a response, in seconds (whole seconds or an HTTP date)."""
-    value = response.headers.get("Retry-After") if response is not None else None
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
 
 
 class BaseStream(RESTStream[t.Any]):
@@ -179,7 +158,7 @@ class BaseStream(RESTStream[t.Any]):
         """One HTTP session (and keep-alive connection pool) per thread."""
         session = getattr(self._sessions, "session", None)
         if session is None:
-            session = self._sessions.session = requests.Session()
+            session = self._sessions.session = http.new_session()
             # Read proxy and CA settings from the environment once, not on every
             # request (requests' per-request lookup costs ~0.3 ms).
             session.trust_env = False
@@ -197,7 +176,12 @@ class BaseStream(RESTStream[t.Any]):
 
     def get_new_paginator(self) -> Paging:
         stop = self._stop_paging if self.client_side_filter and self.newest_first else None
-        return self.paginator.new(self._records, stop_condition=stop)
+        return self.paginator.new(
+            self._records,
+            stop_condition=stop,
+            where=f"Stream '{self.name}'",
+            max_pages=int(self.config.get("max_pages", 1_000_000)),
+        )
 
     def get_http_request(self, *, page: PageContext) -> HTTPRequest:
         request = super().get_http_request(page=page)
@@ -215,26 +199,73 @@ class BaseStream(RESTStream[t.Any]):
         sampled = self._sampled.pop(_request_key(prepared_request), None)
         if sampled is not None:  # discovery read this very page a moment ago
             return sampled
-        gate = self._tap.rate_gate
-        gate.acquire(paced=self.rate_limit_headers is not None)
-        response = None
-        try:
-            response = self.requests_session.send(
-                prepared_request, timeout=self.timeout, allow_redirects=self.allow_redirects
-            )
-        finally:
-            gate.release(
-                response.headers if response is not None else None, self.rate_limit_headers
-            )
+        request = prepared_request
+        for _ in range(http.MAX_REDIRECTS + 1):
+            response = self._send(request)
+            try:
+                target = http.redirect_target(response, self.url_base)
+            except http.RedirectRefusedError as exc:
+                raise RequestFailedError(f"{self._where(request)} {exc}.") from None
+            if target is None:
+                break
+            request = self._redirected(request, response.status_code, target)
+        else:
+            hops = http.MAX_REDIRECTS
+            msg = f"{self._where(prepared_request)} was redirected more than {hops} times."
+            raise RequestFailedError(msg)
         if response.status_code == HTTPStatus.TOO_MANY_REQUESTS:
             wait = retry_after_seconds(response)
             if wait is not None:
-                gate.close_until(time.time() + wait, "429 Retry-After")
+                self._tap.rate_gate.close_until(time.time() + wait, "429 Retry-After")
         self._write_request_duration_log(
             endpoint=self.path, response=response, context=context, extra_tags=None
         )
         self.validate_response(response)
         return response
+
+    def _send(self, request: requests.PreparedRequest) -> requests.Response:
+        """One request through the rate gate, with a total deadline and a bounded body."""
+        gate = self._tap.rate_gate
+        gate.acquire(paced=self.rate_limit_headers is not None)
+        response = None
+        try:
+            response = http.send(
+                self.requests_session,
+                request,
+                timeout=self.timeout,
+                max_bytes=int(float(self.config.get("max_response_mb", 256)) * (1 << 20)),
+            )
+        except http.ResponseTooLargeError as exc:
+            raise RequestFailedError(f"{self._where(request)}: {exc}.") from None
+        finally:
+            gate.release(
+                response.headers if response is not None else None, self.rate_limit_headers
+            )
+        return response
+
+    def _redirected(
+        self, request: requests.PreparedRequest, status: int, target: str
+    ) -> requests.PreparedRequest:
+        """The request again at `target` (same origin), credential applied afresh."""
+        keep_body = status in {307, 308}
+        method = request.method if keep_body or request.method == "GET" else "GET"
+        credential = getattr(self.authenticator, "auth_params", None) or {}
+        parts = urlsplit(target)
+        query = [
+            (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in credential
+        ]
+        headers = {
+            k: v
+            for k, v in request.headers.items()
+            if k.lower() not in {"content-length", "host", "authorization", "cookie"}
+            and (keep_body or k.lower() != "content-type")
+        }
+        return self.build_prepared_request(
+            method=method,
+            url=parts._replace(query=urlencode(query)).geturl(),
+            headers=headers,
+            data=request.body if keep_body else None,
+        )
 
     def validate_response(self, response: requests.Response) -> None:
         status = response.status_code
@@ -285,15 +316,28 @@ class BaseStream(RESTStream[t.Any]):
         return int(self.config.get("max_retries", 3)) + 1
 
     def backoff_wait_generator(self) -> t.Generator[float, None, None]:
-        """`backoff_factor * 2**(n-1)` before retry n, or the response's `Retry-After`."""
+        """`backoff_factor * 2**(n-1)` before retry n (at most `max_wait_seconds`), or the
+        response's `Retry-After`; an API asking for more than `max_wait_seconds` ends
+        the run."""
         factor = float(self.config.get("backoff_factor", 2))
+        cap = float(self.config.get("max_wait_seconds", 300))
         retry = itertools.count(1)
 
         def wait(exc: Exception) -> float:
             n = next(retry)
             response = getattr(exc, "response", None)
             retry_after = retry_after_seconds(response)
-            return retry_after if retry_after is not None else factor * 2 ** (n - 1)
+            if retry_after is None:
+                return min(factor * 2 ** (n - 1), cap)
+            if retry_after > cap:
+                where = self._where(getattr(response, "request", None))
+                msg = (
+                    f"{where}: the API asks to wait {response.headers['Retry-After']} "
+                    f"(Retry-After) before retrying, longer than max_wait_seconds ({cap:g}); "
+                    "the run stops here."
+                )
+                raise WaitTooLongError(msg)
+            return retry_after
 
         return self.backoff_runtime(value=wait)
 
@@ -335,10 +379,18 @@ class BaseStream(RESTStream[t.Any]):
             records = [{k: v for k, v in r.items() if k not in drop} for r in records]
         if self._floor is None:
             return records
-        key, floor = self.replication_key, self._floor
-        kept = [r for r in records if r.get(key) is None or r[key] >= floor]
+        kept = [r for r in records if not self._below_floor(r)]
         self._page_below_floor = len(kept) < len(records)
         return kept
+
+    def _below_floor(self, record: dict) -> bool:
+        """Older than the bookmark? A value of another type is kept (and stops the run as
+        key drift, with a clear line, when it is written)."""
+        value = record.get(self.replication_key)  # type: ignore[arg-type]
+        try:
+            return value is not None and value < self._floor
+        except TypeError:
+            return False
 
     def post_process(self, row: dict, context: Context | None = None) -> dict | None:
         """Child records carry their parent's key (`deal_id`, `company_id`, ...)."""

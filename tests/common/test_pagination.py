@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import requests
 from singer_sdk.streams.rest import HTTPRequest
 
+from taps.common.errors import PaginationError
 from taps.common.pagination import (
     BodyCursorPaging,
     NextCursorPaging,
@@ -68,9 +70,8 @@ def test_json_body_rejects_non_json_and_decodes_once() -> None:
 
 def test_page_number_stops_at_the_first_short_page() -> None:
     p = PageNumberPaging(page_size=2).new(RecordsPath("$.result.items[*]"))
-    full = {"result": {"items": [1, 2]}}
-    short = {"result": {"items": [3]}}
-    assert walk(p, [full, full, short, full]) == [1, 2, 3]
+    pages = [{"result": {"items": items}} for items in ([1, 2], [3, 4], [5], [6, 7])]
+    assert walk(p, pages) == [1, 2, 3]
     req = request()
     p.apply(req, 3)
     assert req.params == {"page": 3}
@@ -96,7 +97,7 @@ def test_start_cursor_follows_next_start_while_more_items() -> None:
         pagination = {"start": 0, "limit": 50, "more_items_in_collection": more}
         if next_start is not None:
             pagination["next_start"] = next_start
-        return {"data": [1], "additional_data": {"pagination": pagination}}
+        return {"data": [next_start], "additional_data": {"pagination": pagination}}
 
     p = StartCursorPaging(limit=50).new(RecordsPath("$.data[*]"))
     assert walk(p, [page(True, 50), page(True, 100), page(False)]) == [0, 50, 100]
@@ -107,10 +108,14 @@ def test_start_cursor_follows_next_start_while_more_items() -> None:
 
 def test_next_cursor_until_null_or_absent() -> None:
     p = NextCursorPaging().new(RecordsPath("$.segments[*]"))
-    bodies = [{"pages": {"next": "c1"}}, {"pages": {"next": "c2"}}, {"pages": {"next": None}}]
+    bodies = [
+        {"segments": [1], "pages": {"next": "c1"}},
+        {"segments": [2], "pages": {"next": "c2"}},
+        {"segments": [3], "pages": {"next": None}},
+    ]
     assert walk(p, bodies) == [None, "c1", "c2"]
     p2 = NextCursorPaging().new(RecordsPath("$.segments[*]"))
-    assert walk(p2, [{"pages": {}}]) == [None]
+    assert walk(p2, [{"segments": [], "pages": {}}]) == [None]
     req = request()
     p.apply(req, None)
     assert req.params == {}
@@ -134,7 +139,10 @@ def test_scroll_allows_a_repeated_scroll_param_and_stops_at_empty_data() -> None
 
 def test_body_cursor_writes_pagination_into_the_post_body() -> None:
     p = BodyCursorPaging(per_page=150).new(RecordsPath("$.data[*]"))
-    bodies = [{"pages": {"next": {"starting_after": "abc"}}}, {"pages": {}}]
+    bodies = [
+        {"data": [1], "pages": {"next": {"starting_after": "abc"}}},
+        {"data": [2], "pages": {}},
+    ]
     assert walk(p, bodies) == [None, "abc"]
     req = request(data={"query": {"field": "updated_at"}})
     p.apply(req, None)
@@ -178,3 +186,62 @@ def test_templates_are_not_mutated_by_runs() -> None:
     assert run.current_value == 2
     assert template.current_value == 1
     assert not template.finished
+
+
+# -- paging that does not move on -----------------------------------------------------------
+
+
+def start_page(records: list, more: bool, next_start: int | None) -> dict:
+    pagination: dict = {"more_items_in_collection": more}
+    if next_start is not None:
+        pagination["next_start"] = next_start
+    return {"data": records, "additional_data": {"pagination": pagination}}
+
+
+@pytest.mark.parametrize(
+    ("paginator", "bodies", "message"),
+    [
+        (  # cursors cycling A, B, A
+            NextCursorPaging(),
+            [{"segments": [i], "pages": {"next": c}} for i, c in enumerate("ABA")],
+            "next page token repeats an earlier one ('A')",
+        ),
+        (  # a start position that goes back to the beginning
+            StartCursorPaging(),
+            [start_page([1], True, 50), start_page([2], True, 0)],
+            "next page token repeats an earlier one (0)",
+        ),
+        (  # more items, but no next position
+            StartCursorPaging(),
+            [start_page([1], True, None)],
+            "says more items exist but gives no next_start",
+        ),
+        (  # page parameters the API ignores: the same page again and again
+            PageNumberPaging(page_size=2),
+            [{"segments": [1, 2]}] * 3,
+            "page 2 repeats page 1",
+        ),
+        (  # a scroll that never ends: the scroll id may repeat, the page may not
+            ScrollPaging(),
+            [{"segments": [1], "scroll_param": "s"}] * 3,
+            "page 2 repeats page 1",
+        ),
+    ],
+    ids=["cycling-cursor", "start-going-back", "no-next-start", "ignored-page", "endless-scroll"],
+)
+def test_paging_that_does_not_move_on_fails_naming_the_stream(
+    paginator: object, bodies: list, message: str
+) -> None:
+    run = paginator.new(
+        RecordsPath("$.segments[*]" if "segments" in json.dumps(bodies[0]) else "$.data[*]"),
+        where="Stream 'x'",
+    )
+    with pytest.raises(PaginationError, match=re.escape(message)) as raised:
+        walk(run, bodies)
+    assert str(raised.value).startswith("Stream 'x': ")
+
+
+def test_a_page_cap_ends_endless_distinct_pages() -> None:
+    run = PageNumberPaging(page_size=1).new(RecordsPath("$[*]"), max_pages=3, where="Stream 'x'")
+    with pytest.raises(PaginationError, match=r"more than 3 pages \(max_pages\)"):
+        walk(run, [[i] for i in range(10)])
