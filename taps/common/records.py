@@ -52,10 +52,9 @@ class RecordsPath:
         self.container: tuple[str, ...] = tuple(tokens[:star])
         self.inner: tuple[str, ...] = tuple(tokens[star + 1 :])
 
-    def extract(self, body: t.Any) -> list[t.Any]:
-        """The records in `body`; [] for a null container; an error if it is missing or
-        holds anything but objects."""
-        records = self._extract(body)
+    def objects(self, body: t.Any) -> list[dict]:
+        """The records in `body`, which must all be JSON objects."""
+        records = self.extract(body)
         for record in records:
             if not isinstance(record, dict):
                 kind = type(record).__name__
@@ -63,7 +62,7 @@ class RecordsPath:
                 raise BadResponseError(msg)
         return records
 
-    def _extract(self, body: t.Any) -> list[t.Any]:
+    def extract(self, body: t.Any) -> list[t.Any]:
         node = body
         for key in self.container:
             if not isinstance(node, dict) or key not in node:

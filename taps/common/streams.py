@@ -369,7 +369,7 @@ class BaseStream(RESTStream[t.Any]):
 
     def parse_response(self, response: requests.Response) -> t.Iterable[dict]:
         try:
-            records = self._records.extract(json_body(response))
+            records = self._records.objects(json_body(response))
         except BadResponseError as exc:
             msg = f"{self._where(response.request)}: {exc}"
             raise BadResponseBodyError(msg) from None
