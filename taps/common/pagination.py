@@ -90,8 +90,7 @@ class Paging(BaseAPIPaginator[T]):
     def advance(self, response: requests.Response) -> None:
         """Advance to the next page, unless this one is the last (or the stop condition
         says so); fail on paging that does not move on."""
-        self._page_count += 1
-        self._check_page(response)
+        self.check_page(response)
         if (self.stop_condition is not None and self.stop_condition(response)) or (
             not self.has_more(response)
         ):
@@ -108,7 +107,13 @@ class Paging(BaseAPIPaginator[T]):
             self._seen_tokens.add(_key(token))
         self._value = token
 
-    def _check_page(self, response: requests.Response) -> None:
+    def check_page(self, response: requests.Response) -> None:
+        """Count the page and fail if it repeats an earlier one (once per response: the
+        stream checks a page before its records go out, `advance` after)."""
+        if response.__dict__.get(_CHECKED) is self:
+            return
+        response.__dict__[_CHECKED] = self
+        self._page_count += 1
         if self._page_count > self.max_pages:
             msg = f"{self.where}: more than {self.max_pages} pages (max_pages); the run stops here."
             raise PaginationError(msg)
@@ -127,6 +132,9 @@ class Paging(BaseAPIPaginator[T]):
     def apply(self, request: HTTPRequest, token: T | None) -> None:
         """Write `token` (the current page value) into `request`."""
         raise NotImplementedError
+
+
+_CHECKED = "_rest_taps_paging"
 
 
 def _key(token: t.Any) -> str:

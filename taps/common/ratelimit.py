@@ -43,7 +43,7 @@ class RateGate:
         wait = when - time.time()
         if wait > self.max_wait:
             msg = (
-                f"The API asks to wait {wait:.0f} s ({reason}), longer than "
+                f"The API asks to wait {_seconds(wait)} s ({reason}), longer than "
                 f"max_wait_seconds ({self.max_wait:g}); the run stops here."
             )
             raise WaitTooLongError(msg)
@@ -101,3 +101,7 @@ class RateGate:
             self._budget, self._reset = budget, until
             if left <= 0:
                 self._close(until, "X-RateLimit-Remaining 0 until X-RateLimit-Reset")
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.0f}" if value < 1e15 else f"{value:g}"

@@ -125,6 +125,7 @@ class BaseStream(RESTStream[t.Any]):
         self._page_below_floor = False
         self._extracted_at = dt.datetime.now(dt.UTC)
         self._sessions = threading.local()
+        self._paging = threading.local()
         self._prefetched: dict[tuple, Future[list[dict]]] = {}
         # This instance's own copy of the declared schema: evolution widens it in place.
         declared = copy.deepcopy(self.schema)
@@ -176,12 +177,14 @@ class BaseStream(RESTStream[t.Any]):
 
     def get_new_paginator(self) -> Paging:
         stop = self._stop_paging if self.client_side_filter and self.newest_first else None
-        return self.paginator.new(
+        paging = self.paginator.new(
             self._records,
             stop_condition=stop,
             where=f"Stream '{self.name}'",
             max_pages=int(self.config.get("max_pages", 1_000_000)),
         )
+        self._paging.current = paging  # this thread's run over the endpoint
+        return paging
 
     def get_http_request(self, *, page: PageContext) -> HTTPRequest:
         request = super().get_http_request(page=page)
@@ -373,6 +376,9 @@ class BaseStream(RESTStream[t.Any]):
         except BadResponseError as exc:
             msg = f"{self._where(response.request)}: {exc}"
             raise BadResponseBodyError(msg) from None
+        paging = getattr(self._paging, "current", None)
+        if paging is not None:  # a repeated page fails before its records go out
+            paging.check_page(response)
         self._extracted_at = dt.datetime.now(dt.UTC)
         drop = self.paginator.metadata_fields
         if drop:

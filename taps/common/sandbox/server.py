@@ -9,12 +9,14 @@ against a real socket.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import socket
 import threading
 import time
 import typing as t
+import zlib
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -156,22 +158,37 @@ class SandboxAPI:
 class Fault:
     """A fault served instead of (or before) the normal response.
 
-    kinds: ``status`` (an HTTP error with optional ``retry_after``), ``drop`` (close the
-    connection without answering), ``bad_json`` (a 200 whose body is not JSON),
-    ``body`` (a 200 with the given JSON body, e.g. a null or missing container),
-    ``slow`` (wait ``delay`` seconds, then answer normally).
+    The kinds of a polite but failing server: ``status`` (an HTTP error, with an optional
+    ``retry_after``: seconds, ``"inf"`` or an HTTP date), ``drop`` (close the connection
+    without answering), ``bad_json`` (a 200 whose body is not JSON), ``body`` (a 200 with
+    the given JSON ``body``), ``slow`` (wait ``delay`` seconds, then answer normally),
+    ``headers`` (the normal answer plus ``headers``).
+
+    And of a hostile one: ``redirect`` (``status`` 301/302/307/308 to ``location``, where
+    ``{path}`` stands for the request's own path and query; by default itself),
+    ``drip`` (the normal answer's body one byte every ``delay`` seconds), ``stall``
+    (headers, then nothing for ``delay`` seconds), ``gzip_bomb`` (``size`` bytes of zeros,
+    gzip-compressed), ``raw`` (a 200 with the bytes of ``body``), ``replay`` (the first
+    ``period`` normal answers, then those again in turn, forever: cursors that cycle,
+    paging parameters the server ignores).
     """
 
     kind: str
     path: str  # exact path or fnmatch pattern
     method: str | None = None
     times: int = 1  # how many requests it hits; -1 = every one
+    skip: int = 0  # matching requests answered normally before it starts
     status: int = 500
-    retry_after: int | None = None
+    retry_after: int | float | str | None = None
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
     body: t.Any = None
+    location: str = ""
+    size: int = 0
+    period: int = 1
     hits: int = 0
+    replies: list[tuple[int, bytes, dict[str, str]]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def matches(self, request: Request) -> bool:
         return (
@@ -179,6 +196,15 @@ class Fault:
             and (self.method is None or self.method == request.method)
             and (self.path == request.path or fnmatchcase(request.path, self.path))
         )
+
+
+@functools.cache
+def gzip_zeros(size: int) -> bytes:
+    """`size` zero bytes, gzip-compressed (about a thousandth of `size`)."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+    block = bytes(1 << 20)
+    parts = [packer.compress(block) for _ in range(size >> 20)]
+    return b"".join([*parts, packer.compress(bytes(size & ((1 << 20) - 1))), packer.flush()])
 
 
 class _HTTPServer(ThreadingHTTPServer):
@@ -223,30 +249,77 @@ class _RequestHandler(BaseHTTPRequestHandler):
         if sandbox.latency:
             time.sleep(sandbox.latency)
         fault = sandbox.take_fault(request)
-        if fault is not None:
-            if fault.kind == "drop":
-                self.close_connection = True
-                self.connection.shutdown(socket.SHUT_RDWR)
-                return
-            if fault.kind == "slow":
-                time.sleep(fault.delay)
-            elif fault.kind == "bad_json":
-                self._send_raw(200, b"<html>Service temporarily unavailable</html>", "text/html")
-                return
-            elif fault.kind == "body":
-                self._send(Response(fault.body, 200, dict(fault.headers)))
-                return
-            elif fault.kind == "status":
-                headers = dict(fault.headers)
-                if fault.retry_after is not None:
-                    headers["Retry-After"] = str(fault.retry_after)
-                self._send(sandbox.api.error(fault.status, "injected fault"), headers)
-                return
+        if fault is None:
+            self._send(self._answer(request))
+            return
+        if fault.kind == "slow":
+            time.sleep(fault.delay)
+            self._send(self._answer(request))
+        elif fault.kind == "headers":
+            self._send(self._answer(request), fault.headers)
+        elif fault.kind in ("drip", "replay"):
+            getattr(self, f"_{fault.kind}")(fault, request)
+        else:
+            self._hostile(fault)
+
+    def _answer(self, request: Request) -> Response:
         try:
-            response = sandbox.api.handle(request)
+            return self.server.sandbox.api.handle(request)
         except Exception as exc:  # a bug in a sandbox route: answer 500, keep serving
-            response = Response({"error": f"sandbox error: {exc!r}"}, 500)
-        self._send(response)
+            return Response({"error": f"sandbox error: {exc!r}"}, 500)
+
+    def _hostile(self, fault: Fault) -> None:
+        """The faults that need no normal answer."""
+        if fault.kind == "drop":
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+        elif fault.kind == "bad_json":
+            self._send_raw(200, b"<html>Service temporarily unavailable</html>", "text/html")
+        elif fault.kind == "body":
+            self._send(Response(fault.body, 200, dict(fault.headers)))
+        elif fault.kind == "raw":
+            self._send_raw(200, fault.body, "application/json", fault.headers)
+        elif fault.kind == "status":
+            headers = dict(fault.headers)
+            if fault.retry_after is not None:
+                headers["Retry-After"] = str(fault.retry_after)
+            self._send(self.server.sandbox.api.error(fault.status, "injected fault"), headers)
+        elif fault.kind == "redirect":  # `{path}` in the location: the request's own target
+            location = (fault.location or "{path}").format(path=self.path)
+            headers = {"Location": location, **fault.headers}
+            self._send_raw(fault.status, b"", "text/plain", headers)
+        elif fault.kind == "stall":
+            self._send_headers(200, "application/json", {"Content-Length": "1000"})
+            time.sleep(fault.delay)
+            self.close_connection = True
+        elif fault.kind == "gzip_bomb":
+            headers = {"Content-Encoding": "gzip"}
+            self._send_raw(200, gzip_zeros(fault.size), "application/json", headers)
+        else:
+            msg = f"unknown fault kind {fault.kind!r}"
+            raise ValueError(msg)
+
+    def _drip(self, fault: Fault, request: Request) -> None:
+        response = self._answer(request)
+        payload = _encode(response.body)
+        self._send_headers(
+            response.status, "application/json", {"Content-Length": str(len(payload))}
+        )
+        for i in range(len(payload)):
+            self.wfile.write(payload[i : i + 1])
+            self.wfile.flush()
+            time.sleep(fault.delay)
+
+    def _replay(self, fault: Fault, request: Request) -> None:
+        with fault.lock:
+            recorded = len(fault.replies) >= fault.period
+            reply = fault.replies[(fault.hits - 1) % fault.period] if recorded else None
+        if reply is None:
+            response = self._answer(request)
+            reply = (response.status, _encode(response.body), dict(response.headers))
+            with fault.lock:
+                fault.replies.append(reply)
+        self._send_raw(reply[0], reply[1], "application/json", reply[2])
 
     def _send(self, response: Response, extra_headers: dict[str, str] | None = None) -> None:
         headers = {**response.headers, **(extra_headers or {})}
@@ -259,26 +332,32 @@ class _RequestHandler(BaseHTTPRequestHandler):
         content_type: str,
         headers: dict[str, str] | None = None,
     ) -> None:
+        self._send_headers(
+            status, content_type, {"Content-Length": str(len(payload)), **(headers or {})}
+        )
+        self.wfile.write(payload)
+
+    def _send_headers(self, status: int, content_type: str, headers: dict[str, str]) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(payload)))
-        for name, value in (headers or {}).items():
+        for name, value in headers.items():
             self.send_header(name, value)
         self.end_headers()
-        self.wfile.write(payload)
 
 
 class SandboxServer:
     """Serves a `SandboxAPI` on 127.0.0.1 in a background thread."""
 
-    def __init__(self, api: SandboxAPI, port: int = 0, latency_ms: float = 0) -> None:
+    def __init__(
+        self, api: SandboxAPI, port: int = 0, latency_ms: float = 0, host: str = "127.0.0.1"
+    ) -> None:
         self.api = api
         self.latency = latency_ms / 1000
         self.requests: list[Request] = []
         self.keep_log = True  # record requests (tests); off for long benchmark runs
         self._faults: list[Fault] = []
         self._lock = threading.Lock()
-        self._httpd = _HTTPServer(("127.0.0.1", port), _RequestHandler)
+        self._httpd = _HTTPServer((host, port), _RequestHandler)
         self._httpd.sandbox = self
         self._thread: threading.Thread | None = None
 
@@ -330,6 +409,9 @@ class SandboxServer:
         with self._lock:
             for fault in self._faults:
                 if fault.matches(request):
+                    if fault.skip > 0:
+                        fault.skip -= 1
+                        continue
                     fault.hits += 1
                     if fault.times > 0:
                         fault.times -= 1
