@@ -4,10 +4,13 @@ rate-limit pacing, redaction and config validation, all over real HTTP on 127.0.
 from __future__ import annotations
 
 import base64
+import email.utils
 import io
 import itertools
 import json
 import logging
+import subprocess
+import sys
 import threading
 import time
 import typing as t
@@ -22,7 +25,7 @@ from taps.common.sandbox import Request, Response, SandboxAPI, SandboxServer, ro
 from taps.common.settings import config_schema, credential_property
 from taps.common.streams import BaseStream
 from taps.common.tap import BaseTap
-from tests.support import sync
+from tests.support import ROOT, sync
 
 SCHEMA = {
     "type": "object",
@@ -186,6 +189,18 @@ def test_retry_after_is_honoured(server: SandboxServer) -> None:
     assert 1.0 <= second <= 2.1
 
 
+@pytest.mark.parametrize(("offset", "low", "high"), [(3, 2.0, 4.2), (-60, 0.0, 0.6)])
+def test_retry_after_as_an_http_date(
+    server: SandboxServer, offset: float, low: float, high: float
+) -> None:
+    """A date in the future is waited for; one in the past means retry now."""
+    when = email.utils.formatdate(time.time() + offset, usegmt=True)
+    server.inject("/v1/things", kind="status", status=503, retry_after=when)
+    sync(HEADER_TAP, config(server, backoff_factor=30), streams=["things"])
+    (first,) = gaps(server, "/v1/things")[:1]
+    assert low <= first <= high
+
+
 def test_retries_stop_at_max_retries(server: SandboxServer) -> None:
     server.inject("/v1/things", kind="status", status=500, times=-1)
     with pytest.raises(SystemExit) as exc:
@@ -328,3 +343,20 @@ def test_a_429_in_one_worker_holds_every_worker() -> None:
         throttled = srv.requests_to("/v1/things/5/parts")[0].received
         during = [r.path for r in srv.requests if throttled + 0.1 < r.received < throttled + 1.0]
         assert during == [], "no worker sent anything while Retry-After held the gate"
+
+
+def test_an_uncaught_error_prints_one_masked_line() -> None:
+    """Not a traceback (which no log filter sees): one line, the secret masked."""
+    code = (
+        "from taps.common import errors, redaction\n"
+        "redaction.install(['Zq8 a+b/c&d=s3cr3t'])\n"
+        "errors.install_excepthook()\n"
+        "raise RuntimeError('boom with Zq8 a+b/c&d=s3cr3t inside')\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, cwd=ROOT
+    )
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines() == [
+        "ERROR: the run stopped on an unexpected error: RuntimeError: boom with *** inside"
+    ]
