@@ -35,6 +35,10 @@ class Redactor:
         with self._lock:
             self._secrets = tuple(sorted(forms, key=len, reverse=True))
 
+    def __contains__(self, value: str) -> bool:
+        """Whether `value` is one of the strings masked."""
+        return value in self._secrets
+
     def redact(self, text: str) -> str:
         """`text` with every registered secret masked."""
         for secret in self._secrets:
