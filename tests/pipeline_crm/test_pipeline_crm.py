@@ -9,6 +9,7 @@ import pytest
 
 from taps.common.sandbox import SandboxServer
 from taps.pipeline_crm.sandbox import RECENTS, PipelineCrmAPI
+from taps.pipeline_crm.streams import Deals
 from taps.pipeline_crm.tap import TapPipelineCrm
 from tests.support import config_for, run_cli, sync
 
@@ -240,3 +241,22 @@ def test_sandbox_response_shapes(server: SandboxServer) -> None:
     assert get("/v1/mailbox/mailThreads").status_code == 400
     assert requests.get(server.url + "/v1/roles", timeout=5).status_code == 401
     assert get("/v1/deals/999999/products").status_code == 404
+
+
+def test_a_run_killed_after_a_mid_stream_state_resumes_from_its_bookmark(
+    server: SandboxServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The recents streams are sorted: a STATE in the middle of a stream is a bookmark a
+    killed run resumes from, not a progress marker that starts again from the beginning."""
+    monkeypatch.setattr(Deals, "STATE_MSG_FREQUENCY", 10)
+    first = sync(TapPipelineCrm, config_for(server), streams=["deals"])
+    deals = [i for i, m in enumerate(first.messages) if m.get("stream") == "deals"]
+    mid = [
+        i for i, m in enumerate(first.messages) if m["type"] == "STATE" and deals[0] < i < deals[-1]
+    ]
+    assert mid, "checkpoints came in the middle of the stream"
+    state = first.messages[mid[0]]["value"]  # the last STATE before the kill
+    bookmark = state["bookmarks"]["deals"]["replication_key_value"]
+    server.requests.clear()
+    sync(TapPipelineCrm, config_for(server), state=state, streams=["deals"])
+    assert recents_requests(server, "deal")[0].query["since_timestamp"] == bookmark
