@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 import threading
+import time
 import typing as t
 
 from singer_sdk.exceptions import FatalAPIError
@@ -68,3 +70,15 @@ class WaitTooLongError(TapError):
 
 class PaginationError(TapError):
     """The API's paging does not move on (a loop), or stops making sense."""
+
+
+def last_word(logger: logging.Logger, line: str) -> None:
+    """Log `line` as an error that stays the last line of the log: first silence every
+    logger (threads still winding down say no more), let the lines being written end,
+    then write it."""
+    logging.disable(logging.CRITICAL)
+    time.sleep(0.02)  # a thread past its level check finishes its line
+    for handler in logging.getLogger().handlers + logger.handlers:
+        handler.acquire()
+        handler.release()
+    logger.handle(logger.makeRecord(logger.name, logging.ERROR, "", 0, line, (), None))

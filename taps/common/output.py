@@ -2,6 +2,8 @@
 
 `BufferedWriter` writes RECORD messages without flushing each one; every other message
 (SCHEMA, STATE, ...) flushes, so whatever a STATE message covers is on stdout before it.
+It is the one writer of a tap's output: streams syncing at the same time write through its
+lock, one whole line at a time.
 Records that fit their schema (see `taps.common.evolution`) are written as they are,
 without the SDK's per-record conformance and mapping.
 """
@@ -9,6 +11,7 @@ without the SDK's per-record conformance and mapping.
 from __future__ import annotations
 
 import sys
+import threading
 import typing as t
 
 import msgspec
@@ -24,11 +27,29 @@ _encode = msgspec.json.Encoder().encode
 class BufferedWriter(MsgSpecWriter):
     """msgspec Singer writer that flushes on every message but RECORD."""
 
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: Held while a message is written (reentrant: a STATE is composed under it).
+        self.lock = threading.RLock()
+        self.closed = False
+
     def write_message(self, message: Message) -> None:
-        sys.stdout.buffer.write(self.format_message(message))
-        if not isinstance(message, RecordMessage):
-            sys.stdout.flush()
+        with self.lock:  # the SDK formats into one shared buffer
+            if not self.closed:
+                sys.stdout.buffer.write(self.format_message(message))
+                if not isinstance(message, RecordMessage):
+                    sys.stdout.flush()
 
     def write_record(self, record_message: dict) -> None:
         """Write a ready RECORD message dict, leaving it in the stdout buffer."""
-        sys.stdout.buffer.write(_encode(record_message) + b"\n")
+        line = _encode(record_message) + b"\n"
+        with self.lock:
+            if not self.closed:
+                sys.stdout.buffer.write(line)
+
+    def close(self, last: Message) -> None:
+        """Write `last` (a failed run's final STATE) and nothing after it: streams still
+        winding down on other threads write no more."""
+        with self.lock:
+            self.write_message(last)
+            self.closed = True

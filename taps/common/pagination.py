@@ -50,6 +50,9 @@ class Paging(BaseAPIPaginator[T]):
     metadata_fields: tuple[str, ...] = ()
     #: Whether the next token may legitimately equal an earlier one (scroll ids).
     tokens_repeat: bool = False
+    #: Whether the token of every later page is known without its answer (`following`):
+    #: such pages can be asked for ahead of time.
+    predictable: bool = False
 
     def __init__(self, start_value: T) -> None:
         super().__init__(start_value)
@@ -133,6 +136,10 @@ class Paging(BaseAPIPaginator[T]):
         """Write `token` (the current page value) into `request`."""
         raise NotImplementedError
 
+    def following(self, token: T) -> T:
+        """The token of the page after the one of `token` (`predictable` paging only)."""
+        raise NotImplementedError
+
 
 _CHECKED = "_rest_taps_paging"
 
@@ -150,6 +157,8 @@ def _fingerprint(records: list[t.Any]) -> int:
 class PageNumberPaging(Paging[int]):
     """`page=1, 2, …`; the last page is the first one shorter than `page_size`."""
 
+    predictable = True
+
     def __init__(self, page_size: int, param: str = "page", start: int = 1) -> None:
         super().__init__(start)
         self.page_size = page_size
@@ -159,7 +168,10 @@ class PageNumberPaging(Paging[int]):
         return len(self.page_records(response)) >= self.page_size
 
     def get_next(self, response: requests.Response) -> int | None:
-        return self._value + 1
+        return self.following(self._value)
+
+    def following(self, token: int) -> int:
+        return token + 1
 
     def apply(self, request: HTTPRequest, token: int | None) -> None:
         request.params[self.param] = token
@@ -171,6 +183,8 @@ class OffsetPaging(Paging[int]):
     A last page that is exactly full is followed by one empty page, which ends paging
     without losing or repeating a record.
     """
+
+    predictable = True
 
     def __init__(
         self, limit: int, limit_param: str = "limit", offset_param: str = "offset"
@@ -184,7 +198,10 @@ class OffsetPaging(Paging[int]):
         return len(self.page_records(response)) >= self.limit
 
     def get_next(self, response: requests.Response) -> int | None:
-        return self._value + self.limit
+        return self.following(self._value)
+
+    def following(self, token: int) -> int:
+        return token + self.limit
 
     def apply(self, request: HTTPRequest, token: int | None) -> None:
         request.params[self.limit_param] = self.limit

@@ -87,7 +87,7 @@ NUMBERS = (
     Number(
         "max_concurrent_requests",
         True,
-        8,
+        16,
         1,
         64,
         "Maximum concurrent requests",

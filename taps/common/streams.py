@@ -41,7 +41,7 @@ from singer_sdk.helpers._catalog import get_selected_schema
 from singer_sdk.helpers._typing import TypeConformanceLevel, is_datetime_type, is_integer_type
 from singer_sdk.mapper import SameRecordTransform
 
-from taps.common import http
+from taps.common import concurrency, http
 from taps.common.errors import (
     BadResponseBodyError,
     CredentialRejectedError,
@@ -232,12 +232,13 @@ class BaseStream(RESTStream[t.Any]):
         gate.acquire(paced=self.rate_limit_headers is not None)
         response = None
         try:
-            response = http.send(
-                self.requests_session,
-                request,
-                timeout=self.timeout,
-                max_bytes=int(float(self.config.get("max_response_mb", 256)) * (1 << 20)),
-            )
+            with self._tap.request_slots:
+                response = http.send(
+                    self.requests_session,
+                    request,
+                    timeout=self.timeout,
+                    max_bytes=int(float(self.config.get("max_response_mb", 256)) * (1 << 20)),
+                )
         except http.ResponseTooLargeError as exc:
             raise RequestFailedError(f"{self._where(request)}: {exc}.") from None
         finally:
@@ -445,6 +446,66 @@ class BaseStream(RESTStream[t.Any]):
         self._sampled[_request_key(request)] = response
         return [r for r in records if r is not None]
 
+    def request_records(self, context: Context | None) -> t.Iterable[dict]:
+        """The SDK's page loop; pages whose token is known ahead are asked for ahead."""
+        tap = self._tap
+        if not self.paginator.predictable or tap.max_workers < 2 or tap.worker_pool.in_worker():
+            return super().request_records(context)
+        return self._pages_ahead(context)
+
+    def _pages_ahead(self, context: Context | None) -> t.Iterator[dict]:
+        """Page in order while the next pages' requests run ahead on the worker pool.
+
+        One page at first (most streams have one); after each full page the window of
+        pages in flight doubles, up to `max_concurrent_requests`. Paging ends where a
+        serial run's would (a short or empty page, the stop condition); the answers asked
+        for past the end are dropped unread.
+        """
+        paging = self.get_new_paginator()
+        send = self.request_decorator(self._request)
+        pool = self._tap.worker_pool
+        ahead: deque[tuple[requests.PreparedRequest, Future]] = deque()
+        token, window = paging.current_value, 1
+        with self.get_http_request_counter() as counter:
+            counter.with_context(context)
+            try:
+                while not paging.finished:
+                    while len(ahead) < window:
+                        request = self._prepare_request(context=context, page=_Page(token))
+                        ahead.append((request, pool.submit(send, request, context)))
+                        token = paging.following(token)
+                    request, future = ahead.popleft()
+                    response = future.result()
+                    counter.increment()
+                    self.update_sync_costs(request, response, context)
+                    yield from self.parse_response(response)
+                    paging.advance(response)
+                    window = min(2 * window, self._tap.max_workers)
+            finally:
+                for _, future in ahead:
+                    future.cancel()
+
+    def in_order_ahead(self, jobs: t.Iterable[t.Callable[[], list[dict]]]) -> t.Iterator[dict]:
+        """The records of `jobs` (independent request sequences: time windows, say), in
+        the jobs' order, while up to `max_concurrent_requests` of them run ahead on the
+        worker pool; one after another when there is no pool to spare."""
+        tap = self._tap
+        if tap.max_workers < 2 or tap.worker_pool.in_worker():
+            for job in jobs:
+                yield from job()
+            return
+        ahead: deque[Future[list[dict]]] = deque()
+        try:
+            for job in jobs:
+                ahead.append(tap.worker_pool.submit(job))
+                if len(ahead) >= tap.max_workers:
+                    yield from ahead.popleft().result()
+            while ahead:
+                yield from ahead.popleft().result()
+        finally:
+            for future in ahead:
+                future.cancel()
+
     def _fetch(self, context: Context | None) -> t.Iterator[dict[str, t.Any]]:
         try:
             yield from super().get_records(context)
@@ -557,7 +618,8 @@ class BaseStream(RESTStream[t.Any]):
     def _register_schema(self) -> None:
         """Make the tap's stream maps (and so SCHEMA messages) follow the evolved schema."""
         selected = get_selected_schema(self.name, self.effective_schema, self.mask)
-        self._tap.mapper.register_raw_stream_schema(self.name, selected, self.primary_keys)
+        with self._tap.output_lock:  # the maps of streams syncing on other threads
+            self._tap.mapper.register_raw_stream_schema(self.name, selected, self.primary_keys)
         self._stream_maps = None
         self.__dict__.pop("_fast_output", None)
 
@@ -659,6 +721,26 @@ class BaseStream(RESTStream[t.Any]):
 
     # -- bookmarks ----------------------------------------------------------------------
 
+    def _write_state_message(self) -> None:
+        """While streams sync concurrently, publish this family's state (see
+        `taps.common.concurrency`); else the SDK's STATE message."""
+        board = self._tap.state_board
+        if board is None:
+            super()._write_state_message()
+        elif not self.state_manager.is_flushed:
+            board.publish(self._family)
+            self.state_manager.is_flushed = True
+
+    @cached_property
+    def _family(self) -> list[BaseStream]:
+        """The streams whose state this stream's thread changes: its top-level ancestor's
+        family."""
+        return next(
+            members
+            for root in self._tap.streams.values()
+            if root.parent_stream_type is None and self in (members := concurrency.family(root))
+        )
+
     def bookmark(self, context: Context | None) -> t.Any:
         """Where this run starts: the bookmark, else `start_date`, as a key value."""
         if not self.replication_key:
@@ -686,6 +768,12 @@ class BaseStream(RESTStream[t.Any]):
             return moment.isoformat()
         msg = f"stream '{self.name}' must say how to compare {self.replication_key}"
         raise NotImplementedError(msg)
+
+
+class _Page(t.NamedTuple):
+    """A page token where the SDK expects a paginator (`current_value`)."""
+
+    current_value: t.Any
 
 
 def _request_key(request: requests.PreparedRequest) -> tuple:

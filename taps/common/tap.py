@@ -17,14 +17,18 @@ from __future__ import annotations
 import importlib
 import logging
 import sys
+import threading
 import typing as t
 from functools import cached_property
 
 from singer_sdk import Tap
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.helpers.capabilities import PluginCapabilities, TapCapabilities
+from singer_sdk.plugin_base import PluginBase
+from singer_sdk.singerlib import StateMessage
 
 from taps.common import errors, redaction, settings
+from taps.common.concurrency import RequestSlots, StateBoard, StreamRunner
 from taps.common.errors import TapError
 from taps.common.output import BufferedWriter
 from taps.common.ratelimit import RateGate
@@ -133,8 +137,36 @@ class BaseTap(Tap):
 
     @property
     def max_workers(self) -> int:
-        """Child requests sent at the same time (`max_concurrent_requests`)."""
-        return max(1, int(self.config.get("max_concurrent_requests", 8)))
+        """Requests on the wire at once (`max_concurrent_requests`)."""
+        return max(1, int(self.config.get("max_concurrent_requests", 16)))
+
+    @cached_property
+    def request_slots(self) -> RequestSlots:
+        """The budget every request of the tap draws from, whichever thread sends it."""
+        return RequestSlots(self.max_workers)
+
+    @cached_property
+    def output_lock(self) -> t.ContextManager:
+        """Held while a message is written or a STATE message composed."""
+        return getattr(self.message_writer, "lock", None) or threading.RLock()
+
+    @property
+    def concurrent(self) -> bool:
+        """Whether streams sync at the same time (not with another writer than ours,
+        which could interleave lines)."""
+        return self.max_workers > 1 and isinstance(self.message_writer, BufferedWriter)
+
+    def _last_state(self) -> None:
+        """Write the state that covers what was written, and nothing after it."""
+        message = StateMessage(value=self.safe_state())
+        with self.output_lock:
+            if isinstance(self.message_writer, BufferedWriter):
+                self.message_writer.close(message)
+            else:
+                self.message_writer.write_message(message)
+
+    #: While streams sync concurrently: the STATE each family has published.
+    state_board: StateBoard | None = None
 
     @cached_property
     def worker_pool(self) -> WorkerPool:
@@ -182,7 +214,10 @@ class BaseTap(Tap):
         if self.rejected is not None:
             self._fail(str(self.rejected))
         try:
-            super().sync_all()
+            if self.concurrent:
+                StreamRunner(self, self.max_workers).run()
+            else:
+                super().sync_all()
         except TapError as exc:
             self._fail(str(exc))
         except Exception as exc:
@@ -192,10 +227,20 @@ class BaseTap(Tap):
             if "worker_pool" in self.__dict__:
                 self.worker_pool.shutdown()
 
+    def safe_state(self) -> dict:
+        """The state that covers only records already written: while streams sync
+        concurrently, what each has published; else the tap's state."""
+        board = self.state_board
+        return board.published if board is not None else self.state
+
+    def _handle_termination(self, signum: int, frame: t.Any) -> None:  # pragma: no cover
+        """On SIGTERM, the last STATE is one that covers only records written."""
+        self._last_state()
+        PluginBase._handle_termination(self, signum, frame)
+
     def _fail(self, line: str) -> t.NoReturn:
         if "worker_pool" in self.__dict__:
             self.worker_pool.shutdown()
-        self._state_writer.write_state(self.state)
-        self.logger.error("%s", redaction.redact(line))
-        logging.disable(logging.CRITICAL)  # workers still winding down say no more
+        self._last_state()
+        errors.last_word(self.logger, redaction.redact(line))
         sys.exit(1)

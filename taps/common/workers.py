@@ -14,6 +14,7 @@ import typing as t
 from concurrent.futures import Future
 
 T = t.TypeVar("T")
+_current = threading.local()  # the pool whose worker runs on this thread, if any
 
 
 class WorkerPool:
@@ -48,7 +49,13 @@ class WorkerPool:
                 self._idle -= 1
         return future
 
+    def in_worker(self) -> bool:
+        """Whether the calling thread is one of this pool's workers (which must not wait
+        for work of the same pool: it could be queued behind the waiting worker)."""
+        return getattr(_current, "pool", None) is self
+
     def _work(self) -> None:
+        _current.pool = self
         while True:
             item = self._queue.get()
             if item is None:

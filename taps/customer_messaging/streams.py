@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import threading
 import typing as t
+from functools import cached_property
 from pathlib import Path
 
 from singer_sdk import SchemaDirectory, StreamSchema
@@ -77,7 +80,6 @@ class WindowedSearchStream(SearchStream):
     `updated_at` instead of at 1970 (hundreds of empty windows)."""
 
     window_setting = "tickets_window_days"
-    _window: tuple[int, int] = (0, 0)
 
     def search_query(self, context: Context | None) -> dict:
         start, end = self._window
@@ -117,9 +119,26 @@ class WindowedSearchStream(SearchStream):
         return super().sample(context)
 
     def get_records(self, context: Context | None) -> t.Iterable[dict[str, t.Any]]:
-        for window in self.windows(context):
-            self._window = window
-            yield from super().get_records(context)
+        """Window after window, in order; the windows' searches run ahead concurrently."""
+        jobs = (functools.partial(self._window_records, w, context) for w in self.windows(context))
+        return self.in_order_ahead(jobs)
+
+    def _window_records(self, window: tuple[int, int], context: Context | None) -> list[dict]:
+        self._window = window
+        return list(super().get_records(context))
+
+    @property
+    def _window(self) -> tuple[int, int]:
+        """The window this thread searches."""
+        return getattr(self._windows, "current", (0, 0))
+
+    @_window.setter
+    def _window(self, window: tuple[int, int]) -> None:
+        self._windows.current = window
+
+    @cached_property
+    def _windows(self) -> threading.local:
+        return threading.local()
 
 
 # -- next cursor ---------------------------------------------------------------------------

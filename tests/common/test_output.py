@@ -19,7 +19,7 @@ class SDKWrittenTap(TapErrorTracking):
 
 def test_the_fast_path_writes_every_message_the_sdk_would() -> None:
     with SandboxServer(api_class("error_tracking")(records=30, drift=True)) as server:
-        fast = sync(TapErrorTracking, config_for(server), discover=True)
+        fast = sync(TapErrorTracking, config_for(server, max_concurrent_requests=1), discover=True)
         sdk = sync(SDKWrittenTap, config_for(server), discover=True)
     assert len(fast.messages) == len(sdk.messages)
     for ours, theirs in zip(fast.messages, sdk.messages, strict=True):

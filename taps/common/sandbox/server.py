@@ -13,6 +13,7 @@ import functools
 import json
 import re
 import socket
+import sys
 import threading
 import time
 import typing as t
@@ -212,6 +213,11 @@ class _HTTPServer(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 128
     sandbox: SandboxServer
+
+    def handle_error(self, request: t.Any, client_address: t.Any) -> None:
+        """A client that hangs up (a tap exiting with connections open) is no error."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class _RequestHandler(BaseHTTPRequestHandler):
