@@ -95,6 +95,13 @@ def config_for(server: SandboxServer, **extra: t.Any) -> dict:
     }
 
 
+def serial_config(server: SandboxServer, **extra: t.Any) -> dict:
+    """`config_for` with one request at a time: for tests of the exact requests of an API's
+    paging protocol, as a serial run sends them (tests/test_concurrency.py proves that a
+    concurrent run sends the same records)."""
+    return config_for(server, max_concurrent_requests=1, **extra)
+
+
 def drift_config(package: str) -> dict:
     """Config for a sandbox of `package` in drift mode, served for the rest of the test
     session (the SDK's test classes are made at collection time)."""

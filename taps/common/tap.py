@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 import sys
 import threading
 import typing as t
@@ -237,6 +238,19 @@ class BaseTap(Tap):
         """On SIGTERM, the last STATE is one that covers only records written."""
         self._last_state()
         PluginBase._handle_termination(self, signum, frame)
+
+    @classmethod
+    def invoke(cls, *args: t.Any, **kwargs: t.Any) -> None:  # type: ignore[override]
+        """The command line; a failed run with threads still winding down ends at once
+        (an interpreter shutting down under daemon threads that write can abort)."""
+        try:
+            super().invoke(*args, **kwargs)
+        except SystemExit as exc:
+            if threading.active_count() > 1:
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os._exit(exc.code if isinstance(exc.code, int) else 1)
+            raise
 
     def _fail(self, line: str) -> t.NoReturn:
         if "worker_pool" in self.__dict__:

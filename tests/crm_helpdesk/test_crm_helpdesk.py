@@ -10,7 +10,7 @@ import requests
 from taps.common.sandbox import SandboxServer
 from taps.crm_helpdesk.sandbox import CURSOR_STREAMS, SINGLE_PAGE_STREAMS, CrmHelpdeskAPI
 from taps.crm_helpdesk.tap import TapCrmHelpdesk
-from tests.support import config_for, parse_messages, run_cli, sync
+from tests.support import parse_messages, run_cli, serial_config, sync
 
 CURSOR_PATHS = {f"/v1/{stream}" for stream in CURSOR_STREAMS}
 SINGLE_PAGE_PATHS = {f"/v1/{stream}" for stream in SINGLE_PAGE_STREAMS}
@@ -37,7 +37,7 @@ def served_pages(server: SandboxServer, path: str) -> list[list[dict]]:
 
 
 def test_basic_auth_header_on_every_request(server: SandboxServer) -> None:
-    config = config_for(server)
+    config = serial_config(server)
     result = sync(TapCrmHelpdesk, config)
     assert result.counts == server.api.expected_counts()
     expected = basic(config["email"], config["api_key"])
@@ -50,7 +50,7 @@ def test_basic_auth_header_on_every_request(server: SandboxServer) -> None:
 
 def test_wrong_email_is_rejected_naming_both_settings(server: SandboxServer) -> None:
     secret_email = "Zq8-someone-else@example.com"
-    proc = run_cli(TapCrmHelpdesk.name, config_for(server, email=secret_email))
+    proc = run_cli(TapCrmHelpdesk.name, serial_config(server, email=secret_email))
     assert proc.returncode == 1
     assert len(server.requests) == 1, "a 401 is not retried"
     last = proc.stderr.strip().splitlines()[-1]
@@ -70,7 +70,7 @@ def test_wrong_email_is_rejected_naming_both_settings(server: SandboxServer) -> 
 def test_exact_multiple_of_page_size_ends_on_an_empty_page(server: SandboxServer) -> None:
     """contacts = 300: three full pages, each last record with a cursor, then an empty page."""
     api = server.api
-    result = sync(TapCrmHelpdesk, config_for(server), streams=["contacts"])
+    result = sync(TapCrmHelpdesk, serial_config(server), streams=["contacts"])
     ids = [c["id"] for c in api.tables["contacts"]]
     assert len(ids) == 300
     sent = server.requests_to("/v1/contacts")
@@ -91,7 +91,7 @@ def test_exact_multiple_of_page_size_ends_on_an_empty_page(server: SandboxServer
 def test_one_full_page_then_an_empty_page(server: SandboxServer) -> None:
     """companies = 100: the full first page carries a cursor; the server does not look
     ahead, so the tap asks once more and gets an empty page."""
-    result = sync(TapCrmHelpdesk, config_for(server), streams=["companies"])
+    result = sync(TapCrmHelpdesk, serial_config(server), streams=["companies"])
     assert [len(p) for p in served_pages(server, "/v1/companies")] == [100, 0]
     assert result.counts == {"companies": 100}
 
@@ -101,7 +101,7 @@ def test_short_last_page_without_cursor_ends_paging(server: SandboxServer) -> No
     Deals carry `"cursor": ""` on every other record, as the API does: an empty cursor is
     no cursor."""
     api = server.api
-    result = sync(TapCrmHelpdesk, config_for(server), streams=["deals"])
+    result = sync(TapCrmHelpdesk, serial_config(server), streams=["deals"])
     sent = server.requests_to("/v1/deals")
     pages = served_pages(server, "/v1/deals")
     assert [len(p) for p in pages] == [100, 100, 100, 100, 50]
@@ -113,21 +113,21 @@ def test_short_last_page_without_cursor_ends_paging(server: SandboxServer) -> No
 
 
 def test_single_short_page_sends_no_cursor(server: SandboxServer) -> None:
-    result = sync(TapCrmHelpdesk, config_for(server), streams=["campaigns"])
+    result = sync(TapCrmHelpdesk, serial_config(server), streams=["campaigns"])
     assert [r.query for r in server.requests_to("/v1/campaigns")] == [{"page_size": "100"}]
     assert result.counts == {"campaigns": 45}
 
 
 def test_empty_cursor_stream_is_one_request() -> None:
     with SandboxServer(CrmHelpdeskAPI(records=0)) as srv:
-        result = sync(TapCrmHelpdesk, config_for(srv), streams=["contacts", "deals"])
+        result = sync(TapCrmHelpdesk, serial_config(srv), streams=["contacts", "deals"])
         assert result.counts == {}
         assert len(srv.requests_to("/v1/contacts")) == 1
         assert len(srv.requests_to("/v1/deals")) == 1
 
 
 def test_cursor_never_reaches_a_record(server: SandboxServer) -> None:
-    result = sync(TapCrmHelpdesk, config_for(server))
+    result = sync(TapCrmHelpdesk, serial_config(server))
     assert result.counts == server.api.expected_counts()
     for stream, records in result.by_stream().items():
         assert all("cursor" not in r for r in records), stream
@@ -146,7 +146,7 @@ def test_cursor_is_dropped_as_paging_metadata_not_by_schema_conformance(
 ) -> None:
     """The stream itself removes `cursor` (the paginator's metadata field) from a page's
     records; it does not rely on the SDK discarding a property missing from the schema."""
-    tap = TapCrmHelpdesk(config=config_for(server))
+    tap = TapCrmHelpdesk(config=serial_config(server))
     for name in CURSOR_STREAMS:
         stream = tap.streams[name]
         assert stream.paginator.metadata_fields == ("cursor",)
@@ -165,7 +165,7 @@ def test_cursor_is_dropped_as_paging_metadata_not_by_schema_conformance(
 def test_other_streams_are_single_requests_without_paging_parameters(
     server: SandboxServer,
 ) -> None:
-    result = sync(TapCrmHelpdesk, config_for(server), streams=SINGLE_PAGE_STREAMS)
+    result = sync(TapCrmHelpdesk, serial_config(server), streams=SINGLE_PAGE_STREAMS)
     for stream in SINGLE_PAGE_STREAMS:
         sent = server.requests_to(f"/v1/{stream}")
         assert len(sent) == 1, stream
@@ -178,13 +178,13 @@ def test_other_streams_are_single_requests_without_paging_parameters(
 
 def test_null_data_is_an_empty_page(server: SandboxServer) -> None:
     server.inject("/v1/notes", kind="body", body={"data": None})
-    result = sync(TapCrmHelpdesk, config_for(server), streams=["notes", "tickets"])
+    result = sync(TapCrmHelpdesk, serial_config(server), streams=["notes", "tickets"])
     assert result.counts == {"tickets": len(server.api.tables["tickets"])}
 
 
 def test_missing_data_container_fails_naming_stream_and_path(server: SandboxServer) -> None:
     server.inject("/v1/deals", kind="body", body={"items": []})
-    proc = run_cli(TapCrmHelpdesk.name, config_for(server))
+    proc = run_cli(TapCrmHelpdesk.name, serial_config(server))
     assert proc.returncode == 1
     last = proc.stderr.strip().splitlines()[-1]
     assert "Stream 'deals': GET /v1/deals" in last
@@ -198,18 +198,18 @@ def test_missing_data_container_fails_naming_stream_and_path(server: SandboxServ
 
 
 def test_every_stream_is_full_table_and_rereads_everything(server: SandboxServer) -> None:
-    tap = TapCrmHelpdesk(config=config_for(server))
+    tap = TapCrmHelpdesk(config=serial_config(server))
     assert all(stream.replication_key is None for stream in tap.streams.values())
     for schema in (s.schema for s in tap.streams.values()):
         for key in ("created_time", "updated_time"):
             if key in schema["properties"]:
                 assert "integer" in schema["properties"][key]["type"], "epoch numbers"
 
-    first = sync(TapCrmHelpdesk, config_for(server))
+    first = sync(TapCrmHelpdesk, serial_config(server))
     server.api.new_activity(contacts=7, deals=3, tickets=2)
     server.api.touch("companies", [server.api.tables["companies"][0]["id"]])
     server.requests.clear()
-    second = sync(TapCrmHelpdesk, config_for(server), state=first.state)
+    second = sync(TapCrmHelpdesk, serial_config(server), state=first.state)
 
     expected = server.api.expected_counts()
     assert second.counts == expected

@@ -9,7 +9,7 @@ import pytest
 from taps.common.sandbox import SandboxServer
 from taps.error_tracking.sandbox import ErrorTrackingAPI
 from taps.error_tracking.tap import TapErrorTracking
-from tests.support import config_for, sync
+from tests.support import serial_config, sync
 
 INCREMENTAL = ("items", "occurrences", "deploys")
 
@@ -25,7 +25,7 @@ def pages(server: SandboxServer, path: str) -> list[int]:
 
 
 def test_page_numbers_and_short_page_stop(server: SandboxServer) -> None:
-    result = sync(TapErrorTracking, config_for(server))
+    result = sync(TapErrorTracking, serial_config(server))
     # 250 items at 100 a page: pages 1-3, the third short.
     assert pages(server, "/v1/items") == [1, 2, 3]
     # 500 occurrences at 20 a page: 25 full pages, then an empty 26th ends paging.
@@ -39,7 +39,7 @@ def test_page_numbers_and_short_page_stop(server: SandboxServer) -> None:
 
 
 def test_records_come_from_the_documented_containers(server: SandboxServer) -> None:
-    result = sync(TapErrorTracking, config_for(server), streams=["top_active_items", "users"])
+    result = sync(TapErrorTracking, serial_config(server), streams=["top_active_items", "users"])
     top = result.records("top_active_items")
     assert [r["id"] for r in top] == [e["item"]["id"] for e in server.api.top_active()]
     assert {"counts"}.isdisjoint(top[0]), "the record is the element's item, not the element"
@@ -47,7 +47,7 @@ def test_records_come_from_the_documented_containers(server: SandboxServer) -> N
 
 
 def test_second_run_sends_only_new_records_and_stops_early(server: SandboxServer) -> None:
-    config = config_for(server)
+    config = serial_config(server)
     first = sync(TapErrorTracking, config, streams=INCREMENTAL)
     bookmarks = {s: first.state["bookmarks"][s]["replication_key_value"] for s in INCREMENTAL}
     assert bookmarks["items"] == max(
@@ -85,14 +85,16 @@ def test_start_date_filters_the_first_run(server: SandboxServer) -> None:
     cutoff = sorted(o["timestamp"] for o in server.api.tables["occurrences"])[-30]
     start_date = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(cutoff))
     result = sync(
-        TapErrorTracking, config_for(server, start_date=start_date), streams=["occurrences"]
+        TapErrorTracking, serial_config(server, start_date=start_date), streams=["occurrences"]
     )
     assert len(result.records("occurrences")) == 30
     assert pages(server, "/v1/occurrences") == [1, 2]
 
 
 def test_items_metrics_posts_the_window(server: SandboxServer) -> None:
-    config = config_for(server, start_date="2024-02-01T00:00:00Z", end_date="2024-03-01T00:00:00Z")
+    config = serial_config(
+        server, start_date="2024-02-01T00:00:00Z", end_date="2024-03-01T00:00:00Z"
+    )
     result = sync(TapErrorTracking, config, streams=["items_metrics"])
     (request,) = server.requests_to("/v1/metrics/items", "POST")
     assert request.body == {"start_time": 1706745600, "end_time": 1709251200}
@@ -101,7 +103,7 @@ def test_items_metrics_posts_the_window(server: SandboxServer) -> None:
 
     server.requests.clear()
     again = sync(
-        TapErrorTracking, config_for(server), state=result.state, streams=["items_metrics"]
+        TapErrorTracking, serial_config(server), state=result.state, streams=["items_metrics"]
     )
     (request,) = server.requests_to("/v1/metrics/items", "POST")
     bookmark = result.state["bookmarks"]["items_metrics"]["replication_key_value"]

@@ -13,7 +13,7 @@ from taps.common.sandbox import Request, SandboxServer
 from taps.web_experiments.sandbox import API, ROUTES, _scramble
 from taps.web_experiments.streams import STREAMS
 from taps.web_experiments.tap import TapWebExperiments
-from tests.support import config_for, run_cli, sync
+from tests.support import run_cli, serial_config, sync
 
 PATHS = {stream.name: stream.path for stream in STREAMS}
 CAMPAIGNS = PATHS["campaigns"]
@@ -41,7 +41,7 @@ def expected_offsets(count: int) -> list[int]:
 def test_every_stream_pages_by_offset_to_a_short_or_empty_page(records: int | None) -> None:
     api = API(records=records)
     with SandboxServer(api) as srv:
-        result = sync(TapWebExperiments, config_for(srv))
+        result = sync(TapWebExperiments, serial_config(srv))
         expected = api.expected_counts()
         assert result.counts == expected
         for stream, path in PATHS.items():
@@ -59,7 +59,7 @@ def test_exactly_full_last_page_loses_and_repeats_nothing(records: int | None) -
     if records is None:
         assert {"campaigns", "accounts_feeds"} <= set(full)
     with SandboxServer(api) as srv:
-        result = sync(TapWebExperiments, config_for(srv), streams=full)
+        result = sync(TapWebExperiments, serial_config(srv), streams=full)
         for stream in full:
             path = PATHS[stream]
             (key,) = result.schemas[stream]["key_properties"]
@@ -77,21 +77,21 @@ def _served(api: API, path: str) -> list[dict]:
 
 
 def test_short_last_page_ends_paging_without_an_extra_request(server: SandboxServer) -> None:
-    sync(TapWebExperiments, config_for(server), streams=["campaigns", "users"])
+    sync(TapWebExperiments, serial_config(server), streams=["campaigns", "users"])
     assert offsets(server, CAMPAIGNS) == [0, 50, 100]  # 120 campaigns: 50 + 50 + 20
     assert offsets(server, PATHS["users"]) == [0]  # 19 users: one short page
 
 
 def test_null_data_is_an_empty_page(server: SandboxServer) -> None:
     server.inject(PATHS["labels"], kind="body", body={"_data": None})
-    result = sync(TapWebExperiments, config_for(server), streams=["labels"])
+    result = sync(TapWebExperiments, serial_config(server), streams=["labels"])
     assert result.counts == {}
     assert offsets(server, PATHS["labels"]) == [0]
 
 
 def test_missing_data_container_fails_naming_stream_and_path(server: SandboxServer) -> None:
     server.inject(PATHS["labels"], kind="body", body={"data": []})
-    config = config_for(server)
+    config = serial_config(server)
     proc = run_cli(TapWebExperiments.name, config)
     assert proc.returncode == 1
     last = proc.stderr.strip().splitlines()[-1]
@@ -106,7 +106,7 @@ def test_missing_data_container_fails_naming_stream_and_path(server: SandboxServ
 
 def test_api_key_header_on_every_request_and_nowhere_else(server: SandboxServer) -> None:
     key = API.credentials["api_key"]
-    sync(TapWebExperiments, config_for(server))
+    sync(TapWebExperiments, serial_config(server))
     counts = server.api.expected_counts()
     assert len(server.requests) == sum(len(expected_offsets(n)) for n in counts.values())
     assert {r.path for r in server.requests} == set(PATHS.values())
@@ -118,7 +118,7 @@ def test_api_key_header_on_every_request_and_nowhere_else(server: SandboxServer)
 
 
 def test_offset_params_are_limit_and_offset(server: SandboxServer) -> None:
-    sync(TapWebExperiments, config_for(server), streams=["campaigns"])
+    sync(TapWebExperiments, serial_config(server), streams=["campaigns"])
     requests = server.requests_to(CAMPAIGNS)
     assert [r.query for r in requests] == [
         {"limit": "50", "offset": "0"},
@@ -148,7 +148,7 @@ def test_second_run_emits_only_new_campaigns_and_reads_every_page(
     server: SandboxServer,
 ) -> None:
     api = server.api
-    config = config_for(server)
+    config = serial_config(server)
     first = sync(TapWebExperiments, config, streams=["campaigns"])
     assert len(first.records("campaigns")) == 120
     bookmark = bookmark_of(first.state)
@@ -176,7 +176,7 @@ def test_second_run_emits_only_new_campaigns_and_reads_every_page(
 
 
 def test_run_without_changes_keeps_the_bookmark(server: SandboxServer) -> None:
-    config = config_for(server)
+    config = serial_config(server)
     first = sync(TapWebExperiments, config, streams=["campaigns"])
     again = sync(TapWebExperiments, config, state=first.state, streams=["campaigns"])
     bookmark = bookmark_of(first.state)
@@ -192,7 +192,7 @@ def test_start_date_limits_the_first_run(server: SandboxServer) -> None:
     start_date = dt.datetime.fromtimestamp(start, dt.UTC).isoformat()
     result = sync(
         TapWebExperiments,
-        config_for(server, start_date=start_date),
+        serial_config(server, start_date=start_date),
         streams=["campaigns", "labels"],
     )
     emitted = {r["id"] for r in result.records("campaigns")}
@@ -204,7 +204,7 @@ def test_start_date_limits_the_first_run(server: SandboxServer) -> None:
 
 
 def test_full_table_streams_reread_everything(server: SandboxServer) -> None:
-    config = config_for(server)
+    config = serial_config(server)
     first = sync(TapWebExperiments, config)
     second = sync(TapWebExperiments, config, state=first.state)
     for stream, count in server.api.expected_counts().items():
@@ -214,7 +214,7 @@ def test_full_table_streams_reread_everything(server: SandboxServer) -> None:
 
 
 def test_key_types(server: SandboxServer) -> None:
-    result = sync(TapWebExperiments, config_for(server))
+    result = sync(TapWebExperiments, serial_config(server))
     for stream in ("smartcode", "thresholds", "integrations"):
         assert result.schemas[stream]["key_properties"] == ["uid"]
         assert all(isinstance(r["uid"], str) for r in result.records(stream))
@@ -239,7 +239,7 @@ def test_pages_with_only_older_campaigns_do_not_end_paging() -> None:
     for position, campaign in enumerate(api.rows("campaigns")):
         campaign["createdOn"] = 1_000 + position  # served oldest first, newest last
     with SandboxServer(api) as server:
-        config = config_for(server)
+        config = serial_config(server)
         first = sync(TapWebExperiments, config, streams=["campaigns"])
         assert bookmark_of(first.state) == 1_119
         cutoff = _scramble(api.rows("campaigns")[100]["id"])
