@@ -43,17 +43,8 @@ import json
 import math
 import typing as t
 
-from taps.common.sandbox import Request, Response, SandboxAPI, route
-from taps.common.sandbox.data import (
-    EPOCH,
-    WORDS,
-    collector_paused,
-    opaque,
-    pick,
-    rng,
-    unopaque,
-    words,
-)
+from taps.common.sandbox import Request, Response, SandboxAPI, collector_paused, route
+from taps.common.sandbox.data import EPOCH, WORDS, opaque, pick, rng, unopaque, words
 
 if t.TYPE_CHECKING:
     import random

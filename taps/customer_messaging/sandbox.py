@@ -47,18 +47,8 @@ import typing as t
 import zlib
 from bisect import bisect_left, bisect_right
 
-from taps.common.sandbox import Request, Response, SandboxAPI, route
-from taps.common.sandbox.data import (
-    EPOCH,
-    WORDS,
-    collector_paused,
-    opaque,
-    pick,
-    rng,
-    uid,
-    unopaque,
-    words,
-)
+from taps.common.sandbox import Request, Response, SandboxAPI, collector_paused, route
+from taps.common.sandbox.data import EPOCH, WORDS, opaque, pick, rng, uid, unopaque, words
 
 if t.TYPE_CHECKING:
     import random

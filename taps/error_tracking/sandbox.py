@@ -24,8 +24,8 @@ from __future__ import annotations
 import typing as t
 from collections import Counter
 
-from taps.common.sandbox import Request, Response, SandboxAPI, route
-from taps.common.sandbox.data import EPOCH, WORDS, collector_paused, email, rng, uid, words
+from taps.common.sandbox import Request, Response, SandboxAPI, collector_paused, route
+from taps.common.sandbox.data import EPOCH, WORDS, email, rng, uid, words
 
 DAY = 86_400
 BUCKET = 3_600  # items_metrics: one record per item and hour
