@@ -78,8 +78,8 @@ def missing_records(
 @dataclass
 class Seen:
     """What the API sent, per stream: the records of every response (decoded here, apart
-    from the tap, at the stream's records path, less the paging metadata the contract
-    puts into records), and the keys of the contexts (parents) they were read for."""
+    from the tap, at the stream's records path, less the paging metadata some APIs
+    put into records), and the keys of the contexts (parents) they were read for."""
 
     records: dict[str, list[t.Any]] = field(default_factory=lambda: defaultdict(list))
     context_keys: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))

@@ -18,7 +18,7 @@ from taps.common.registry import tap_class, tap_classes
 from taps.common.sandbox import SandboxAPI, SandboxServer
 
 ROOT = Path(__file__).resolve().parent.parent
-#: Real example records of the five APIs, kept beside the repository, never in it.
+#: Real example records of the APIs, if present (a folder kept outside the repository).
 VENDOR_EXAMPLES = Path(
     os.environ.get("VENDOR_EXAMPLES", ROOT.parent / "shared" / "vendor-examples")
 )

@@ -1,7 +1,7 @@
-"""Contract behaviour every tap must show, run against its sandbox over real HTTP.
+"""Behaviour every tap must show, run against its sandbox over real HTTP.
 
-Each test is parametrized over every tap of the collection, so a new tap gets the whole
-contract checked without writing it again: exact counts per stream, unique keys, records
+Each test is parametrized over every tap of the collection, so a new tap gets all of it
+checked without writing it again: exact counts per stream, unique keys, records
 valid against their schemas, transient faults recovered, bad bodies and rejected
 credentials failing with one clear line, invalid config failing before any request,
 secrets never printed, and a killed run resumed from its last STATE losing nothing.

@@ -1,9 +1,18 @@
-"""The project's own files agree with the taps."""
+"""The project's own files agree with the taps, and explain themselves."""
 
 from __future__ import annotations
 
-from scripts import project_files
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from scripts import project_files, tap_readmes
+from taps.common import pagination
 from taps.common.registry import tap_classes
+from tests.support import ROOT, available_taps
 
 
 def test_meltano_yml_and_env_example_are_written_from_the_taps() -> None:
@@ -15,3 +24,107 @@ def test_one_extractor_per_tap_inheriting_one_package() -> None:
     for command in tap_classes():
         assert f"  - name: {command}\n    inherit_from: {project_files.PARENT}\n" in text
     assert text.count("pip_url: -e .") == 1, "one package, one venv"
+
+
+def test_tap_readme_settings_are_what_about_prints() -> None:
+    assert tap_readmes.stale() == [], "run: python -m scripts.tap_readmes write"
+
+
+#: How a tap README's streams table names each paging style.
+PAGING_WORDS: dict[type, str] = {
+    pagination.PageNumberPaging: "page number",
+    pagination.OffsetPaging: "offset",
+    pagination.StartCursorPaging: "start cursor",
+    pagination.NextCursorPaging: "next cursor",
+    pagination.ScrollPaging: "scroll",
+    pagination.BodyCursorPaging: "search cursor",
+    pagination.RecordCursorPaging: "record cursor",
+    pagination.SinglePage: "none",
+}
+
+
+def streams_table(command: str) -> dict[str, dict[str, str]]:
+    """Stream → {column: cell} of the `| stream | path | ...` table of a tap's README."""
+    lines = tap_readmes.readme(command).read_text().splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("| stream |"))
+    columns = [cell.strip() for cell in lines[header].strip("|").split("|")]
+    rows = {}
+    for line in lines[header + 2 :]:
+        if not line.startswith("|"):
+            break
+        cells = dict(zip(columns, (c.strip() for c in line.strip("|").split("|")), strict=True))
+        rows[cells["stream"].strip("`")] = cells
+    return rows
+
+
+def names_in(cell: str) -> list[str]:
+    """The `code` names of a table cell, in order."""
+    return re.findall(r"`([^`]+)`", cell)
+
+
+@pytest.mark.parametrize("command", list(tap_classes()))
+def test_tap_readme_streams_table_is_the_streams(command: str) -> None:
+    table = streams_table(command)
+    config = {"sandbox": True, "schema_evolution": "off"}  # off: no sampling of the API
+    streams = tap_classes()[command](config=config, validate_config=False).streams
+    assert sorted(table) == sorted(streams)
+    for name, stream in streams.items():
+        row = table[name]
+        assert stream.path in row["path"], (name, row["path"])
+        assert names_in(row["primary key"]) == list(stream.primary_keys or ()), name
+        replication = [stream.replication_key] if stream.replication_key else []
+        assert names_in(row["replication key"]) == replication, name
+        paging, cell = stream.paginator, row["pagination"].lower()
+        assert PAGING_WORDS[type(paging)] in cell, (name, cell)
+        sizes = [getattr(paging, a, None) for a in ("page_size", "limit", "per_page")]
+        for size in filter(None, sizes):
+            assert str(size) in cell, (name, cell)
+
+
+#: What points outside the repository: the name pattern of the API description files
+#: the taps were written from, the documents beside the repository, numbered issues.
+OUTSIDE = re.compile(
+    r"\d{3}_[0-9a-f]{16}|CONTRACT\.md|DESIGN\.md|\bissue \d+|\bseed \d{3}|/shared/",
+    re.IGNORECASE,
+)
+#: Lines of the performance section of README.md that are being rewritten elsewhere. An
+#: entry that no longer matches fails the test, so the list empties itself.
+BEING_REWRITTEN = {
+    ("README.md", "configured from seed 004's own `items` resource"),
+    ("README.md", "| target (issue 7) | measured | |"),
+}
+
+
+def test_no_text_refers_to_documents_outside_the_repository() -> None:
+    tracked = subprocess.run(
+        ["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
+    found = set()
+    for name in tracked:
+        path = ROOT / name
+        if not path.is_file() or path == Path(__file__):  # this file names the patterns
+            continue
+        try:
+            text = path.read_text()
+        except UnicodeDecodeError:
+            continue
+        for number, line in enumerate(text.splitlines(), 1):
+            if OUTSIDE.search(line):
+                known = [part for file, part in BEING_REWRITTEN if file == name and part in line]
+                found.add((name, known[0]) if known else (f"{name}:{number}", line.strip()))
+    assert found - BEING_REWRITTEN == set(), "say it in the project's own words"
+    assert BEING_REWRITTEN - found == set(), "rewritten: remove these from BEING_REWRITTEN"
+
+
+@pytest.mark.parametrize("package", available_taps())
+def test_a_tap_imports_no_sandbox(package: str) -> None:
+    """The fake API is loaded only in sandbox mode: importing a tap does not load it."""
+    code = (
+        "import sys\n"
+        f"import taps.{package}.tap\n"
+        "print(' '.join(m for m in sys.modules if 'sandbox' in m.split('.')))"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert proc.stdout.split() == []

@@ -3,8 +3,9 @@ tap's sandbox at the paths the tap reads, must arrive whole (every field with it
 a value of another type than declared under its variant property), and every RECORD must
 validate against the latest SCHEMA of its stream.
 
-The records are read from `VENDOR_EXAMPLES` (by default `../shared/vendor-examples` beside
-the repository); they are never copied into it.
+The records are real example records, read from the folder `VENDOR_EXAMPLES` names
+(`tests.support`), if present; they are never copied into the repository. Without them
+these tests are skipped.
 """
 
 from __future__ import annotations

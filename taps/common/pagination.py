@@ -1,4 +1,4 @@
-"""One paginator per pagination style of the contract.
+"""One paginator per pagination style of the five APIs.
 
 A stream declares a paginator *template* as a class attribute, e.g.
 ``paginator = PageNumberPaging(page_size=20)``; every run takes a fresh copy bound to
@@ -44,7 +44,7 @@ def _dig(body: t.Any, path: str) -> t.Any:
 
 
 class Paging(BaseAPIPaginator[T]):
-    """Base of the contract paginators: a template that makes per-run copies."""
+    """Base of the paginators: a template that makes per-run copies."""
 
     #: Record fields that are paging metadata and are removed from records.
     metadata_fields: tuple[str, ...] = ()

@@ -39,13 +39,12 @@ from __future__ import annotations
 import base64
 import binascii
 import bisect
-import gc
 import json
 import math
 import typing as t
 
-from taps.common.sandbox import Request, Response, SandboxAPI, route
-from taps.common.sandbox.data import EPOCH, WORDS, opaque, rng, unopaque, words
+from taps.common.sandbox import Request, Response, SandboxAPI, collector_paused, route
+from taps.common.sandbox.data import EPOCH, WORDS, opaque, pick, rng, unopaque, words
 
 if t.TYPE_CHECKING:
     import random
@@ -141,11 +140,6 @@ CUSTOM_PROPERTIES = (
 )
 
 
-def pick(r: random.Random, seq: t.Sequence[t.Any]) -> t.Any:
-    """A random element of `seq` (one `random()` call: fast for 100k-row tables)."""
-    return seq[int(r.random() * len(seq))]
-
-
 def id_order(value: t.Any) -> tuple[int, t.Any]:
     """Sort key of an id: numbers and numeric strings by value, then other ids as text,
     then rows without an id."""
@@ -231,11 +225,7 @@ class CrmHelpdeskAPI(SandboxAPI):
             }
             for i, (name, statuses) in enumerate(TICKET_FILTERS)
         ]
-        # Millions of small acyclic objects: the cycle collector would rescan them all
-        # again and again while they are built (a third of the time at 100k contacts).
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
+        with collector_paused():
             for table, count in (
                 ("companies", n // 3),
                 ("contacts", n),
@@ -249,9 +239,6 @@ class CrmHelpdeskAPI(SandboxAPI):
             ):
                 r = rng(seed, table)
                 self._add(table, r, [EPOCH + int(r.random() * 90 * DAY) for _ in range(count)])
-        finally:
-            if collecting:
-                gc.enable()
 
     # -- rows -----------------------------------------------------------------------------
 

@@ -1,1 +1,1 @@
-"""tap-customer-messaging: Singer tap for the customer-messaging API (seed 002)."""
+"""tap-customer-messaging: Singer tap for the customer-messaging API."""

@@ -21,12 +21,10 @@ from the occurrences by `new_activity`.
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import typing as t
 from collections import Counter
 
-from taps.common.sandbox import Request, Response, SandboxAPI, route
+from taps.common.sandbox import Request, Response, SandboxAPI, collector_paused, route
 from taps.common.sandbox.data import EPOCH, WORDS, email, rng, uid, words
 
 DAY = 86_400
@@ -66,17 +64,6 @@ def _code(codes: dict[str, int], value: t.Any) -> int:
     if _number(value):
         return int(value)
     return codes.get(value, 0) if isinstance(value, str) else 0
-
-
-@contextlib.contextmanager
-def _collector_paused() -> t.Iterator[None]:
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _newest_first(rows: list[dict], key: str) -> list[dict]:
@@ -121,7 +108,7 @@ class ErrorTrackingAPI(SandboxAPI):
         self.clock = EPOCH + 100 * DAY  # the API's "now"; new activity happens after it
         self._sorted: dict[str, list[dict]] = {}
         self._top_counts: dict[t.Any, list[int]] = {}
-        with _collector_paused():  # millions of new containers: no GC passes meanwhile
+        with collector_paused():  # millions of new containers: no GC passes meanwhile
             self._build()
 
     def _build(self) -> None:
@@ -573,11 +560,7 @@ class ErrorTrackingAPI(SandboxAPI):
     def ok(self, result: t.Any) -> Response:
         return Response({"err": 0, "result": result})
 
-    @route("GET", "/v1/items")
-    @route("GET", "/v1/occurrences")
-    @route("GET", "/v1/deploys")
-    @route("GET", "/v1/environments")
-    @route("GET", "/v1/rql/jobs")
+    @route("GET", *paged)
     def get_page(self, request: Request) -> Response:
         stream, container, key, size = self.paged[request.path]
         rows = self.newest_first(stream, key) if key else self.tables[stream]
@@ -587,9 +570,7 @@ class ErrorTrackingAPI(SandboxAPI):
             result["total_count"] = len(rows)
         return self.ok(result)
 
-    @route("GET", "/v1/projects")
-    @route("GET", "/v1/teams")
-    @route("GET", "/v1/users")
+    @route("GET", *whole)
     def get_whole(self, request: Request) -> Response:
         stream, container = self.whole[request.path]
         rows = self.tables[stream]

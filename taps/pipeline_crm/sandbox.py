@@ -1297,15 +1297,12 @@ class PipelineCrmAPI(SandboxAPI):
             self.changed()
         return changed
 
-    def delete_deal_products(self, deal_id: int) -> None:
-        """The deal is gone by the time its products are read: they answer 404."""
+    def delete_parent(self, stream: str, record_id: t.Any) -> None:
+        """Delete a deal or mail thread after its list was read: its child endpoint
+        (products, messages) answers 404 while list pages still show it."""
+        child = next(child for child, (parent, _) in CHILDREN.items() if parent == stream)
         with self.lock:
-            self.deleted["deal_products"].add(deal_id)
-
-    def delete_thread_messages(self, thread_id: int) -> None:
-        """The thread is gone by the time its messages are read: they answer 404."""
-        with self.lock:
-            self.deleted["mail"].add(thread_id)
+            self.deleted[child].add(record_id)
 
     # -- tables and views -----------------------------------------------------------------------
 
@@ -1453,21 +1450,11 @@ class PipelineCrmAPI(SandboxAPI):
             return self.error(400, "folder is required (inbox, drafts, sent or archive)")
         return self.paged(request, self.inbox())
 
-    @route("GET", "/v1/dealFields")
-    @route("GET", "/v1/activityFields")
-    @route("GET", "/v1/organizationFields")
-    @route("GET", "/v1/personFields")
-    @route("GET", "/v1/productFields")
-    @route("GET", "/v1/leads")
-    @route("GET", "/v1/organizations")
-    @route("GET", "/v1/roles")
+    @route("GET", *PAGED)
     def get_paged(self, request: Request) -> Response:
         return self.paged(request, self.tables[PAGED[request.path]])
 
-    @route("GET", "/v1/leadLabels")
-    @route("GET", "/v1/activityTypes")
-    @route("GET", "/v1/currencies")
-    @route("GET", "/v1/permissionSets")
+    @route("GET", *SINGLE)
     def get_single_page(self, request: Request) -> Response:
         return self.ok(self.tables[SINGLE[request.path]])
 

@@ -1,4 +1,4 @@
-"""Unit tests of the seven contract paginators and the records path."""
+"""Unit tests of the paginators and the records path."""
 
 from __future__ import annotations
 

@@ -184,8 +184,8 @@ def test_deleted_parent_is_skipped(server: SandboxServer) -> None:
     api = server.api
     deal = next(d for d, rows in api.tables["deal_products"].items() if rows)
     thread = next(t["id"] for t in api.inbox() if api.tables["mail"][t["id"]])
-    api.delete_deal_products(deal)
-    api.delete_thread_messages(thread)
+    api.delete_parent("deals", deal)
+    api.delete_parent("mailThreads", thread)
     result = sync(TapPipelineCrm, config_for(server))
     assert result.counts == api.expected_counts()
     assert all(p["deal_id"] != deal for p in result.records("deal_products"))

@@ -1,5 +1,6 @@
 """The sandbox framework: a synthetic API per tap, served over real HTTP on 127.0.0.1."""
 
+from taps.common.sandbox.data import collector_paused
 from taps.common.sandbox.server import (
     Fault,
     Request,
@@ -9,7 +10,16 @@ from taps.common.sandbox.server import (
     route,
 )
 
-__all__ = ["Fault", "Request", "Response", "SandboxAPI", "SandboxServer", "load_api", "route"]
+__all__ = [
+    "Fault",
+    "Request",
+    "Response",
+    "SandboxAPI",
+    "SandboxServer",
+    "collector_paused",
+    "load_api",
+    "route",
+]
 
 
 def load_api(tap: str) -> type[SandboxAPI]:

@@ -54,11 +54,12 @@ class Response:
 Handler = t.Callable[..., Response]
 
 
-def route(method: str, pattern: str) -> t.Callable[[Handler], Handler]:
-    """Mark an API method as the handler of `method pattern` (`{name}` captures a segment)."""
+def route(method: str, *patterns: str) -> t.Callable[[Handler], Handler]:
+    """Mark an API method as the handler of `method` on each of `patterns` (paths where
+    `{name}` captures a segment)."""
 
     def mark(func: Handler) -> Handler:
-        func.__dict__.setdefault("_routes", []).append((method.upper(), pattern))
+        func.__dict__.setdefault("_routes", []).extend((method.upper(), p) for p in patterns)
         return func
 
     return mark
@@ -405,10 +406,6 @@ class SandboxServer:
         with self._lock:
             self._faults.append(fault)
         return fault
-
-    def clear_faults(self) -> None:
-        with self._lock:
-            self._faults.clear()
 
     def take_fault(self, request: Request) -> Fault | None:
         """The first active fault for `request`, counted as used."""
