@@ -1,11 +1,15 @@
-"""Throughput and memory of the taps against what a user would pick instead.
+"""Throughput, memory and latency of the taps against what a user would pick instead.
 
     make bench                      # or: .venv/bin/python -m benchmarks.run [--records N]
 
-Everything reads one standalone sandbox server (a separate process, same records, same
+The CPU path reads one standalone sandbox server (a separate process, same records, same
 page sizes) and prints, per contender, the median of `--runs` runs: seconds, records per
-second, peak RSS of the extracting process, and the ratio to the raw loop. Needs the
-`bench` extra (dlt) and `meltano install` (target-duckdb); `make bench` sees to both.
+second, peak RSS of the extracting process, and the ratio to the raw loop. The taps read
+with a catalog that lacks a third of each stream's properties, so that every record carries
+fields the schema does not declare (found and added at run time). The latency section
+(`benchmarks.latency`) syncs every stream of every tap from a sandbox that answers in
+100 ms. Needs dlt (the `bench` extra, or any Python with dlt named by `DLT_PYTHON`) and
+`meltano install` (target-duckdb); `make bench` sees to both.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ import time
 import typing as t
 from dataclasses import dataclass
 from pathlib import Path
+
+from benchmarks.latency import bench_latency
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -106,8 +112,12 @@ def timed(commands: list[list[str]], env: dict | None = None, cwd: Path = ROOT) 
     return Run(time.perf_counter() - started, peak / 1024)
 
 
-def python_snippet(code: str) -> list[str]:
-    return [sys.executable, "-c", code]
+def python_snippet(code: str, python: str = sys.executable) -> list[str]:
+    return [python, "-c", code]
+
+
+#: The Python that runs dlt (its own venv, say, to keep dlt's dependencies apart).
+DLT_PYTHON = os.environ.get("DLT_PYTHON", sys.executable)
 
 
 RAW_LOOP = """
@@ -131,9 +141,9 @@ DLT_PIPELINE = """
 import sys, tempfile, dlt
 from dlt.sources.rest_api import rest_api_source
 url, key, mode, workdir = sys.argv[1:5]
-# The seed's own config for `items`; `base_page: 1` and `total_path: None` are dlt's
-# spelling of the contract's page=1,2,... with a stop at the end (the seed's `limit` is
-# the server's page size, not a dlt paginator option).
+# The `items` resource as dlt's rest_api_source takes it; `base_page: 1` and
+# `total_path: None` are dlt's spelling of the API's page=1,2,... that ends at the first
+# short or empty page (the page size is the server's, not a dlt paginator option).
 source = rest_api_source({
     "client": {
         "base_url": url,
@@ -164,15 +174,29 @@ else:
 
 
 def catalog_for(tap: str, streams: set[str], config_path: Path, out: Path) -> Path:
+    """The declared catalog with `streams` selected, less every third property that is not
+    a key: records carry those as fields the schema does not declare."""
+    config = json.loads(config_path.read_text())
+    declared = config_path.with_suffix(".declared.json")
+    declared.write_text(json.dumps({**config, "schema_evolution": "off"}))  # no sampling
     catalog = json.loads(
         subprocess.run(
-            [str(BIN / tap), "--config", str(config_path), "--discover"],
+            [str(BIN / tap), "--config", str(declared), "--discover"],
             capture_output=True,
             text=True,
             check=True,
         ).stdout
     )
     for entry in catalog["streams"]:
+        keys = {*entry.get("key_properties", []), entry.get("replication_key")}
+        properties = entry["schema"]["properties"]
+        for name in [p for p in properties if p not in keys][::3]:
+            del properties[name]
+        entry["metadata"] = [
+            md
+            for md in entry["metadata"]
+            if len(md["breadcrumb"]) < 2 or md["breadcrumb"][1] in properties
+        ]
         for md in entry["metadata"]:
             if md["breadcrumb"] == []:
                 md["metadata"]["selected"] = entry["tap_stream_id"] in streams
@@ -231,7 +255,9 @@ def bench_items(records: int, runs: int) -> None:
 
         def dlt(mode: str) -> Run:
             workdir = tempfile.mkdtemp(dir=work)
-            return timed([[*python_snippet(DLT_PIPELINE), server.url, key, mode, workdir]])
+            return timed(
+                [[*python_snippet(DLT_PIPELINE, DLT_PYTHON), server.url, key, mode, workdir]]
+            )
 
         def tap_duckdb() -> Run:
             database = Path(tempfile.mkdtemp(dir=work)) / "w.duckdb"
@@ -339,19 +365,24 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--records", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--only", action="append", choices=["items", "children", "memory"])
+    parser.add_argument(
+        "--only", action="append", choices=["items", "children", "memory", "latency"]
+    )
+    parser.add_argument("--latency-ms", type=float, default=100)
     args = parser.parse_args(argv)
     print(
         f"# {time.strftime('%Y-%m-%d')} | {platform.machine()} | {os.cpu_count()} cores | "
         f"Python {platform.python_version()} | loopback sandbox, median of {args.runs} runs"
     )
-    parser_sections = set(args.only or ["items", "children", "memory"])
+    parser_sections = set(args.only or ["items", "children", "memory", "latency"])
     if "items" in parser_sections:
         bench_items(args.records, args.runs)
     if "children" in parser_sections:
         bench_children(args.runs)
     if "memory" in parser_sections:
         bench_memory(args.runs)
+    if "latency" in parser_sections:
+        bench_latency(args.latency_ms, args.runs)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """The base REST stream every tap's streams derive from.
 
-It holds everything the contract makes common to the five APIs, so a tap's stream is a
+It holds everything the five APIs have in common, so a tap's stream is a
 declaration (path, records path, paginator, keys, replication key):
 
 - retries of 429/500/502/503/504, connection errors and time-outs, at most `max_retries`,
@@ -293,7 +293,7 @@ class BaseStream(RESTStream[t.Any]):
         raise RequestFailedError(f"{where} failed with {what} (not retried).")
 
     def request_decorator(self, func: t.Callable) -> t.Callable:
-        """Retry per the contract; when retries run out, fail with one clear line."""
+        """Retry what the module docstring lists; when retries run out, fail with one line."""
         retrying = backoff.on_exception(
             self.backoff_wait_generator,
             (RetriableAPIError, *NETWORK_ERRORS),
