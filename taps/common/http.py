@@ -15,6 +15,8 @@
 from __future__ import annotations
 
 import contextlib
+import heapq
+import itertools
 import socket
 import threading
 import time
@@ -116,16 +118,54 @@ class WatchedAdapter(HTTPAdapter):
         self.poolmanager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
 
 
+class _Watchdog:
+    """One daemon thread that fires each watch whose deadline has passed (a thread per
+    request would cost more than a request on loopback)."""
+
+    def __init__(self) -> None:
+        self._deadlines: list[tuple[float, int, _Watch]] = []
+        self._cond = threading.Condition()
+        self._count = itertools.count()
+        self._thread: threading.Thread | None = None
+
+    def watch(self, watch: _Watch, seconds: float) -> None:
+        with self._cond:
+            heapq.heappush(self._deadlines, (time.monotonic() + seconds, next(self._count), watch))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="deadlines", daemon=True)
+                self._thread.start()
+            self._cond.notify()
+
+    def _run(self) -> None:
+        with self._cond:
+            while True:
+                while self._deadlines and self._deadlines[0][2].done:
+                    heapq.heappop(self._deadlines)  # ended in time
+                if not self._deadlines:
+                    self._cond.wait()
+                    continue
+                wait = self._deadlines[0][0] - time.monotonic()
+                if wait > 0:
+                    self._cond.wait(wait)
+                    continue
+                heapq.heappop(self._deadlines)[2].fire()
+
+
+_watchdog = _Watchdog()
+
+
 class _Watch:
     """Cuts the connection of one request when its deadline passes."""
 
     def __init__(self, seconds: float) -> None:
         self.connection: HTTPConnection | None = None
         self.fired = False
-        self._timer = threading.Timer(seconds, self._fire)
-        self._timer.daemon = True
+        self.done = False
+        self._seconds = seconds
 
-    def _fire(self) -> None:
+    def fire(self) -> None:
+        if self.done:
+            return
         self.fired = True
         sock = getattr(self.connection, "sock", None)
         if sock is not None:
@@ -134,11 +174,11 @@ class _Watch:
 
     def __enter__(self) -> _Watch:
         _current.watch = self
-        self._timer.start()
+        _watchdog.watch(self, self._seconds)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._timer.cancel()
+        self.done = True
         _current.watch = None
 
 

@@ -57,6 +57,7 @@ from taps.common.pagination import Paging, SinglePage
 from taps.common.records import BadResponseError, RecordsPath, json_body
 from taps.common.redaction import redact
 from taps.common.settings import parse_datetime
+from taps.common.workers import read_ahead
 
 if t.TYPE_CHECKING:
     from concurrent.futures import Future
@@ -447,16 +448,23 @@ class BaseStream(RESTStream[t.Any]):
         return [r for r in records if r is not None]
 
     def request_records(self, context: Context | None) -> t.Iterable[dict]:
-        """The SDK's page loop; pages whose token is known ahead are asked for ahead."""
+        """Page after page, in order. With workers to spare, pages are read ahead on a
+        thread of their own while this one writes (two pages at most: the next page's
+        request goes out while the records of this one, and their children, are
+        written), and pages whose token is known ahead are asked for ahead."""
         tap = self._tap
-        if not self.paginator.predictable or tap.max_workers < 2 or tap.worker_pool.in_worker():
-            return super().request_records(context)
-        return self._pages_ahead(context)
+        if tap.max_workers < 2 or tap.worker_pool.in_worker():
+            yield from super().request_records(context)
+            return
+        for extracted_at, records in read_ahead(self._pages(context), 2, f"{self.name}-pages"):
+            self._extracted_at = extracted_at
+            yield from records
 
-    def _pages_ahead(self, context: Context | None) -> t.Iterator[dict]:
-        """Page in order while the next pages' requests run ahead on the worker pool.
+    def _pages(self, context: Context | None) -> t.Iterator[tuple[dt.datetime, list[dict]]]:
+        """(time extracted, records) of each page, in page order.
 
-        One page at first (most streams have one); after each full page the window of
+        With `predictable` paging the next pages' requests run ahead on the worker pool:
+        one page at first (most streams have one); after each full page the window of
         pages in flight doubles, up to `max_concurrent_requests`. Paging ends where a
         serial run's would (a short or empty page, the stop condition); the answers asked
         for past the end are dropped unread.
@@ -470,15 +478,20 @@ class BaseStream(RESTStream[t.Any]):
             counter.with_context(context)
             try:
                 while not paging.finished:
-                    while len(ahead) < window:
-                        request = self._prepare_request(context=context, page=_Page(token))
-                        ahead.append((request, pool.submit(send, request, context)))
-                        token = paging.following(token)
-                    request, future = ahead.popleft()
-                    response = future.result()
+                    if paging.predictable:
+                        while len(ahead) < window:
+                            request = self._prepare_request(context=context, page=_Page(token))
+                            ahead.append((request, pool.submit(send, request, context)))
+                            token = paging.following(token)
+                        request, future = ahead.popleft()
+                        response = future.result()
+                    else:
+                        request = self._prepare_request(context=context, page=paging)
+                        response = send(request, context)
                     counter.increment()
                     self.update_sync_costs(request, response, context)
-                    yield from self.parse_response(response)
+                    records = list(self.parse_response(response))
+                    yield self._extracted_at, records
                     paging.advance(response)
                     window = min(2 * window, self._tap.max_workers)
             finally:

@@ -82,3 +82,54 @@ class WorkerPool:
                     item[0].cancel()
             for _ in self._threads:
                 self._queue.put(None)
+
+
+class _Failed(t.NamedTuple):
+    error: BaseException
+
+
+_END = object()
+
+
+def read_ahead(items: t.Iterator[T], depth: int, name: str) -> t.Iterator[T]:
+    """`items`, produced on a thread of their own up to `depth` ahead of the consumer.
+
+    An exception of the producer is raised to the consumer where the item would have
+    been; a consumer that stops early stops the producer at its next item.
+    """
+    handoff: queue.Queue[t.Any] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: t.Any) -> bool:
+        while not stop.is_set():
+            try:
+                handoff.put(item, timeout=0.1)
+            except queue.Full:
+                continue
+            return True
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not put(item):
+                    return
+            put(_END)
+        except BaseException as exc:  # handed to the consumer
+            put(_Failed(exc))
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
+
+    threading.Thread(target=produce, name=name, daemon=True).start()
+    try:
+        while True:
+            item = handoff.get()
+            if item is _END:
+                return
+            if isinstance(item, _Failed):
+                raise item.error
+            yield item
+    finally:
+        stop.set()

@@ -31,10 +31,10 @@ class TapPipelineCrm(BaseTap):
     def custom_properties(self, streams: t.Mapping[str, BaseStream]) -> dict[str, dict[str, dict]]:
         """The account's own fields of deals, persons, organizations and products, typed
         from the field definitions (`deal_fields`, ...)."""
+        pairs = [(d, s) for d, s in fields.FIELD_STREAMS.items() if d in streams and s in streams]
+        reads = [self.worker_pool.submit(list, streams[d].get_records(None)) for d, _ in pairs]
         found: dict[str, dict[str, dict]] = {}
-        for definitions, stream in fields.FIELD_STREAMS.items():
-            if definitions in streams and stream in streams:
-                records = list(streams[definitions].get_records(None))
-                if properties := fields.custom_properties(records):
-                    found[stream] = properties
+        for (_, stream), read in zip(pairs, reads, strict=True):  # read at the same time
+            if properties := fields.custom_properties(read.result()):
+                found[stream] = properties
         return found
