@@ -87,12 +87,6 @@ OUTSIDE = re.compile(
     r"\d{3}_[0-9a-f]{16}|CONTRACT\.md|DESIGN\.md|\bissue \d+|\bseed \d{3}|/shared/",
     re.IGNORECASE,
 )
-#: Lines of the performance section of README.md that are being rewritten elsewhere. An
-#: entry that no longer matches fails the test, so the list empties itself.
-BEING_REWRITTEN = {
-    ("README.md", "configured from seed 004's own `items` resource"),
-    ("README.md", "| target (issue 7) | measured | |"),
-}
 
 
 def test_no_text_refers_to_documents_outside_the_repository() -> None:
@@ -110,10 +104,8 @@ def test_no_text_refers_to_documents_outside_the_repository() -> None:
             continue
         for number, line in enumerate(text.splitlines(), 1):
             if OUTSIDE.search(line):
-                known = [part for file, part in BEING_REWRITTEN if file == name and part in line]
-                found.add((name, known[0]) if known else (f"{name}:{number}", line.strip()))
-    assert found - BEING_REWRITTEN == set(), "say it in the project's own words"
-    assert BEING_REWRITTEN - found == set(), "rewritten: remove these from BEING_REWRITTEN"
+                found.add((f"{name}:{number}", line.strip()))
+    assert found == set(), "say it in the project's own words"
 
 
 @pytest.mark.parametrize("package", available_taps())
