@@ -1,0 +1,322 @@
+"""The production path under a fault: many accounts, Dagster, PostgreSQL, state in S3.
+
+A local production stack (PostgreSQL for the warehouse, Meltano's system database and
+Dagster's storage; an S3-compatible store for Meltano's state) and one sandbox process per
+account (3 accounts x 2 taps, each its own data, with drifting types and new columns).
+First the victim account's job runs alone and commits its state. Then its API gets new
+activity and `sync_all` runs the 6 jobs in parallel, each in its own process; once the
+victim's run has loaded some of the new rows, its whole process group (Meltano, tap,
+loader) is killed with SIGKILL, and Dagster's retry policy runs it again. Then: every
+table holds exactly the rows its account's API served, each value in its column or its
+variant's; each job's state only ever held its own account's bookmarks; the retry started
+from the victim's last committed state (the first run's: the loader commits state once
+it has loaded everything) and lost nothing; each attempt has its own log.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+import typing as t
+from pathlib import Path
+
+import pytest
+
+from orchestration import accounts, jobs
+from orchestration.local_stack import BUCKET, STATE_PREFIX, LocalStack
+from taps.common.registry import tap_class
+from taps.pipeline_crm.streams import SINCE_EVER
+from tests import scale_support as support
+from tests.support import ROOT
+
+pytestmark = pytest.mark.scale
+
+DAGSTER = ROOT / ".meltano" / "utilities" / "dagster" / "venv" / "bin" / "dagster"
+RECORDS = 300
+VICTIM = accounts.Account("tap-pipeline-crm", "beta")
+#: Milliseconds a request: the victim's API is slower, so a kill lands mid-sync.
+LATENCY_MS, VICTIM_LATENCY_MS = 20, 150
+#: A small batch, so the victim's killed run has loaded rows it never committed state for.
+BATCH_ROWS = 100
+KILL_TIMEOUT = RUN_TIMEOUT = 240
+#: `dagster job execute` lines: time, step process id, step, event.
+STEP_EVENT = re.compile(
+    r"^(\S+ \S+) \+0000 - dagster - DEBUG - \S+ - \S+ - (\d+) - (\w+) - (STEP_\w+) - "
+)
+
+
+class Sandbox(t.NamedTuple):
+    account: accounts.Account
+    seed: int
+    process: subprocess.Popen
+    requests: Path
+    env: dict[str, str]
+
+
+@contextlib.contextmanager
+def sandboxes(folder: Path) -> t.Iterator[dict[accounts.Account, Sandbox]]:
+    """One sandbox process per declared account, each with its own seed, and the
+    account's settings pointing at it as its extractor's environment variables."""
+    started: dict[accounts.Account, Sandbox] = {}
+    try:
+        for seed, account in enumerate(accounts.all_accounts(), start=1):
+            log = folder / f"{account.plugin}.requests.jsonl"
+            latency = VICTIM_LATENCY_MS if account == VICTIM else LATENCY_MS
+            command = [sys.executable, "-m", "tests.scale_support", account.tap]
+            command += [f"--seed={seed}", f"--records={RECORDS}", f"--latency-ms={latency}"]
+            process = subprocess.Popen(
+                [*command, f"--requests={log}"], cwd=ROOT, stdout=subprocess.PIPE, text=True
+            )
+            started[account] = Sandbox(account, seed, process, log, {})
+        for account, sandbox in started.items():
+            url, *pairs = sandbox.process.stdout.readline().split()  # type: ignore[union-attr]
+            settings = {"api_url": url, "backoff_factor": "0", **dict(p.split("=") for p in pairs)}
+            env = {f"{account.env_prefix}_{k.upper()}": v for k, v in settings.items()}
+            selected = [f"{stream}.*" for stream in support.STREAMS[account.tap]]
+            env[f"{account.env_prefix}__SELECT"] = json.dumps(selected)
+            started[account] = sandbox._replace(env=env)
+        yield started
+    finally:
+        for sandbox in started.values():
+            sandbox.process.terminate()
+            sandbox.process.wait(timeout=10)
+
+
+def meltano_of(account: accounts.Account) -> int | None:
+    """The pid of the running `meltano run` of an account, if any."""
+    for entry in Path("/proc").iterdir():
+        with contextlib.suppress(OSError):
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+            if b"run" in argv and account.plugin.encode() in argv and b"meltano" in argv[1]:
+                return int(entry.name)
+    return None
+
+
+@contextlib.contextmanager
+def dagster(job: str, env: dict[str, str], log: Path) -> t.Iterator[subprocess.Popen]:
+    """`dagster job execute` of one job, its output to `log`; on the way out, whatever is
+    left of it and of its Meltano runs is killed."""
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [DAGSTER, "job", "execute", "-m", "orchestration.definitions", "-j", job],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        yield process
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        for account in accounts.all_accounts():
+            if (pid := meltano_of(account)) is not None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(pid, signal.SIGKILL)
+
+
+def finish(process: subprocess.Popen, log: Path) -> str:
+    """The output of a Dagster run that must succeed."""
+    process.wait(timeout=RUN_TIMEOUT)
+    output = log.read_text()
+    assert process.returncode == 0, f"{log.name}:\n{output[-6000:]}"
+    return output
+
+
+def kill_mid_sync(account: accounts.Account, uri: str, loaded: int) -> tuple[float, int]:
+    """Once the account's run has loaded rows past `loaded`, SIGKILL its process group
+    (Meltano, tap and loader at once); (the time, the rows then)."""
+    schema, stream = account.namespace, support.STREAMS[account.tap][0]
+    deadline = time.monotonic() + KILL_TIMEOUT
+    while (rows := support.row_count(uri, schema, stream)) <= loaded:
+        assert time.monotonic() < deadline, "the victim's run loaded nothing new"
+        time.sleep(0.05)
+    pid = meltano_of(account)
+    assert pid is not None, "the victim's run ended before it could be killed"
+    killed_at = time.time()
+    os.killpg(pid, signal.SIGKILL)
+    return killed_at, rows
+
+
+def check_tables(uri: str, account: accounts.Account, sent: dict[str, list[dict]]) -> int:
+    """Every table of the account holds exactly one row per record its API served, each
+    field in its column or a variant's; the rows checked."""
+    total, problems = 0, []
+    for stream, records in sent.items():
+        kinds, rows = support.table(uri, account.namespace, stream.lower())
+        by_id = {row["id"]: row for row in rows}
+        assert len(by_id) == len(rows) == len({r["id"] for r in records}), (account, stream)
+        for record in records:
+            row = by_id.get(record["id"])
+            assert row is not None, f"{account.plugin}.{stream}: no row {record['id']}"
+            wrong = support.misplaced(record, row, kinds)
+            problems += [f"{stream} {record['id']}: {problem}" for problem in wrong]
+        total += len(rows)
+    assert not problems, f"{account.plugin}: {len(problems)} values misplaced: {problems[:10]}"
+    return total
+
+
+def replication_key(account: accounts.Account, stream: str) -> str:
+    streams = {s.name: s for s in tap_class(account.tap).stream_types}
+    return str(streams[stream].replication_key)
+
+
+def state_key(account: accounts.Account) -> str:
+    return f"{STATE_PREFIX}/{account.state_id(jobs.ENVIRONMENT, jobs.LOADER)}/state.json"
+
+
+def bookmarks(state: dict) -> dict[str, str]:
+    """Stream → bookmark (as text) of one of Meltano's state objects."""
+    found = state["completed"]["singer_state"]["bookmarks"]
+    return {stream: str(value["replication_key_value"]) for stream, value in found.items()}
+
+
+def check_states(stack: LocalStack, sent: dict[accounts.Account, dict[str, list[dict]]]) -> None:
+    """One state object per job; every version of it held bookmarks of its own account's
+    data only, and the last one the newest values its account served."""
+    s3 = stack.s3()
+    listing = s3.list_objects_v2(Bucket=BUCKET, Prefix=STATE_PREFIX)["Contents"]
+    assert {o["Key"] for o in listing if o["Key"].endswith("/state.json")} == {
+        state_key(account) for account in sent
+    }
+    for account, streams in sent.items():
+        values = {
+            stream: [record[replication_key(account, stream)] for record in records]
+            for stream, records in streams.items()
+        }
+        versions = support.state_versions(s3, BUCKET, state_key(account))
+        for version in map(bookmarks, versions):
+            assert set(version) == set(values), (account, version)
+            for stream, value in version.items():
+                assert value in map(str, values[stream]), (account, stream, value)
+        newest = {stream: str(max(found)) for stream, found in values.items()}
+        assert bookmarks(versions[-1]) == newest, account
+
+
+def check_steps(output: str) -> dict[str, float]:
+    """All 6 jobs ran at once, each in a process of its own, the victim's twice (killed,
+    then retried); step → seconds from the run's first step start to its success."""
+    events = [m.groups() for line in output.splitlines() if (m := STEP_EVENT.match(line))]
+    moments = {
+        (step, event): dt.datetime.fromisoformat(at) for at, _, step, event in events
+    }  # the last of each
+    starts = {step: pid for _, pid, step, event in events if event == "STEP_START"}
+    steps = {a.namespace for a in accounts.all_accounts()}
+    assert set(starts) == steps
+    assert len(set(starts.values())) == len(steps), "one process per job"
+    first_done = min(moments[step, "STEP_SUCCESS"] for step in steps)
+    assert all(moments[step, "STEP_START"] < first_done for step in steps), "in parallel"
+    retried = [step for _, _, step, event in events if event == "STEP_RESTARTED"]
+    assert retried == [VICTIM.namespace]
+    begin = min(moments[step, "STEP_START"] for step in steps)
+    return {step: (moments[step, "STEP_SUCCESS"] - begin).total_seconds() for step in sorted(steps)}
+
+
+def check_logs(home: Path, output: str) -> None:
+    """Each attempt has its own log (Dagster's capture of its step's output): its
+    account's Meltano run and nothing of another's; the victim's retry forced past the
+    record its killed attempt left in the system database."""
+    run_id = re.search(r" - sync_all - ([0-9a-f-]{36}) - ", output)
+    assert run_id, "no run id in the output"
+    logs: dict[accounts.Account, list[str]] = {}
+    for path in (home / "logs" / run_id[1] / "compute_logs").glob("*.err"):
+        text = path.read_text()
+        owners = [a for a in accounts.all_accounts() if a.plugin in text]
+        assert len(owners) == 1, (path, owners)
+        logs.setdefault(owners[0], []).append(text)
+    assert {a: len(found) for a, found in logs.items()} == {
+        a: 2 if a == VICTIM else 1 for a in accounts.all_accounts()
+    }
+    forced = ["Force option is enabled" in text for text in logs[VICTIM]]
+    assert sorted(forced) == [False, True]
+
+
+def test_six_jobs_in_parallel_one_killed_and_resumed(tmp_path: Path) -> None:
+    started = time.monotonic()
+    with LocalStack(tmp_path / "stack") as stack, sandboxes(tmp_path) as running:
+        env = {
+            **os.environ,
+            **stack.env(),
+            **{k: v for sandbox in running.values() for k, v in sandbox.env.items()},
+            "TARGET_POSTGRES_BATCH_SIZE_ROWS": str(BATCH_ROWS),
+            "SYNC_RETRY_DELAY_SECONDS": "1",
+            "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
+        }
+        warehouse, victim = stack.database_uri("warehouse"), running[VICTIM]
+        sent: dict[accounts.Account, dict[str, list[dict]]] = {}
+
+        def compute_sent() -> None:
+            for account, sandbox in running.items():
+                grown = account == VICTIM
+                sent[account] = support.served(account.tap, RECORDS, sandbox.seed, grown=grown)
+
+        # The victim's first run, alone: its committed state. Meanwhile, what each API
+        # will have served by the end.
+        computing = threading.Thread(target=compute_sent)
+        with dagster(VICTIM.namespace, env, tmp_path / "first.log") as first_run:
+            computing.start()
+            finish(first_run, tmp_path / "first.log")
+            computing.join()
+        first = support.state_versions(stack.s3(), BUCKET, state_key(VICTIM))
+        assert len(first) == 1
+        loaded = support.row_count(warehouse, VICTIM.namespace, "deals")
+        # New activity at the victim's API, then every job at once.
+        victim.process.send_signal(signal.SIGUSR1)
+        assert victim.process.stdout.readline().strip() == "grown"  # type: ignore[union-attr]
+        round_started = time.monotonic()
+        with dagster("sync_all", env, tmp_path / "sync_all.log") as everything:
+            killed_at, rows_at_kill = kill_mid_sync(VICTIM, warehouse, loaded)
+            at_kill = support.state_versions(stack.s3(), BUCKET, state_key(VICTIM))
+            output = finish(everything, tmp_path / "sync_all.log")
+        round_seconds = time.monotonic() - round_started
+        step_seconds = check_steps(output)
+        rows = {account: check_tables(warehouse, account, sent[account]) for account in sent}
+        check_states(stack, sent)
+        check_logs(Path(stack.env()["DAGSTER_HOME"]), output)
+
+    # The kill interrupted a run that had committed nothing: the last committed state was
+    # the first run's, and the retry asked each stream for what changed since its bookmark.
+    assert at_kill == first
+    committed = bookmarks(first[0])
+    requests = support.requests_of(victim.requests)
+    item_type = {"deals": "deal", "persons": "person"}
+    for stream, bookmark in committed.items():
+        syncing = [
+            r["query"]["since_timestamp"]
+            for r in requests
+            if r["at"] > killed_at
+            and r["query"].get("items") == item_type[stream]
+            and r["query"]["since_timestamp"] != SINCE_EVER  # not discovery's sample
+        ]
+        assert syncing, stream
+        assert set(syncing) == {bookmark}, stream
+    resumed = {
+        stream: sum(r[replication_key(VICTIM, stream)] >= committed[stream] for r in records)
+        for stream, records in sent[VICTIM].items()
+    }
+    print(
+        json.dumps(
+            {
+                "jobs": len(rows),
+                "rows": sum(rows.values()),
+                "rows per job": {a.plugin: n for a, n in rows.items()},
+                "test seconds": round(time.monotonic() - started, 1),
+                "parallel round seconds": round(round_seconds, 1),
+                "seconds to each job's success": step_seconds,
+                "victim rows before the round": loaded,
+                "victim rows at the kill": rows_at_kill,
+                "records the retry read (from the committed bookmarks)": resumed,
+                "records the victim's API served": {s: len(r) for s, r in sent[VICTIM].items()},
+            }
+        )
+    )
