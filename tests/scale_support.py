@@ -133,6 +133,35 @@ def misplaced(record: dict, row: dict, kinds: dict[str, str]) -> list[str]:
     return wrong
 
 
+# -- the orchestrator ------------------------------------------------------------------------
+
+
+class StepEvent(t.NamedTuple):
+    step: str
+    kind: str  # STEP_START, STEP_SUCCESS, STEP_RESTARTED, ...
+    at: dt.datetime
+    pid: int
+
+
+def step_events(uri: str, job: str) -> tuple[str, list[StepEvent]]:
+    """The run id of the one run of `job` and its steps' events, from Dagster's storage."""
+    with psycopg.connect(uri) as con:
+        (run_id,) = con.execute(  # type: ignore[misc]
+            "select run_id from runs where pipeline_name = %s", (job,)
+        ).fetchone()
+        rows = con.execute(
+            "select step_key, dagster_event_type, timestamp, event from event_logs "
+            "where run_id = %s and step_key is not null and dagster_event_type is not null "
+            "order by id",
+            (run_id,),
+        ).fetchall()
+    events = [
+        StepEvent(step, kind, at, json.loads(event)["dagster_event"]["pid"])
+        for step, kind, at, event in rows
+    ]
+    return run_id, events
+
+
 # -- the state store -------------------------------------------------------------------------
 
 

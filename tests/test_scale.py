@@ -16,10 +16,8 @@ it has loaded everything) and lost nothing; each attempt has its own log.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import json
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -47,10 +45,6 @@ LATENCY_MS, VICTIM_LATENCY_MS = 20, 150
 #: A small batch, so the victim's killed run has loaded rows it never committed state for.
 BATCH_ROWS = 100
 KILL_TIMEOUT = RUN_TIMEOUT = 240
-#: `dagster job execute` lines: time, step process id, step, event.
-STEP_EVENT = re.compile(
-    r"^(\S+ \S+) \+0000 - dagster - DEBUG - \S+ - \S+ - (\d+) - (\w+) - (STEP_\w+) - "
-)
 
 
 class Sandbox(t.NamedTuple):
@@ -125,12 +119,10 @@ def dagster(job: str, env: dict[str, str], log: Path) -> t.Iterator[subprocess.P
                     os.killpg(pid, signal.SIGKILL)
 
 
-def finish(process: subprocess.Popen, log: Path) -> str:
-    """The output of a Dagster run that must succeed."""
+def finish(process: subprocess.Popen, log: Path) -> None:
+    """Wait for a Dagster run that must succeed."""
     process.wait(timeout=RUN_TIMEOUT)
-    output = log.read_text()
-    assert process.returncode == 0, f"{log.name}:\n{output[-6000:]}"
-    return output
+    assert process.returncode == 0, f"{log.name}:\n{log.read_text()[-6000:]}"
 
 
 def kill_mid_sync(account: accounts.Account, uri: str, loaded: int) -> tuple[float, int]:
@@ -203,33 +195,26 @@ def check_states(stack: LocalStack, sent: dict[accounts.Account, dict[str, list[
         assert bookmarks(versions[-1]) == newest, account
 
 
-def check_steps(output: str) -> dict[str, float]:
+def check_steps(events: list[support.StepEvent]) -> dict[str, float]:
     """All 6 jobs ran at once, each in a process of its own, the victim's twice (killed,
-    then retried); step → seconds from the run's first step start to its success."""
-    events = [m.groups() for line in output.splitlines() if (m := STEP_EVENT.match(line))]
-    moments = {
-        (step, event): dt.datetime.fromisoformat(at) for at, _, step, event in events
-    }  # the last of each
-    starts = {step: pid for _, pid, step, event in events if event == "STEP_START"}
+    then retried); step → seconds from the first step's start to its success."""
+    first = {(e.step, e.kind): e for e in reversed(events)}
     steps = {a.namespace for a in accounts.all_accounts()}
-    assert set(starts) == steps
-    assert len(set(starts.values())) == len(steps), "one process per job"
-    first_done = min(moments[step, "STEP_SUCCESS"] for step in steps)
-    assert all(moments[step, "STEP_START"] < first_done for step in steps), "in parallel"
-    retried = [step for _, _, step, event in events if event == "STEP_RESTARTED"]
-    assert retried == [VICTIM.namespace]
-    begin = min(moments[step, "STEP_START"] for step in steps)
-    return {step: (moments[step, "STEP_SUCCESS"] - begin).total_seconds() for step in sorted(steps)}
+    starts = {step: first[step, "STEP_START"] for step in steps}
+    done = {step: first[step, "STEP_SUCCESS"].at for step in steps}
+    assert len({event.pid for event in starts.values()}) == len(steps), "one process a job"
+    assert max(e.at for e in starts.values()) < min(done.values()), "in parallel"
+    assert [e.step for e in events if e.kind == "STEP_RESTARTED"] == [VICTIM.namespace]
+    begin = min(e.at for e in starts.values())
+    return {step: round((done[step] - begin).total_seconds(), 1) for step in sorted(steps)}
 
 
-def check_logs(home: Path, output: str) -> None:
+def check_logs(home: Path, run_id: str) -> None:
     """Each attempt has its own log (Dagster's capture of its step's output): its
     account's Meltano run and nothing of another's; the victim's retry forced past the
     record its killed attempt left in the system database."""
-    run_id = re.search(r" - sync_all - ([0-9a-f-]{36}) - ", output)
-    assert run_id, "no run id in the output"
     logs: dict[accounts.Account, list[str]] = {}
-    for path in (home / "logs" / run_id[1] / "compute_logs").glob("*.err"):
+    for path in (home / "logs" / run_id / "compute_logs").glob("*.err"):
         text = path.read_text()
         owners = [a for a in accounts.all_accounts() if a.plugin in text]
         assert len(owners) == 1, (path, owners)
@@ -277,12 +262,13 @@ def test_six_jobs_in_parallel_one_killed_and_resumed(tmp_path: Path) -> None:
         with dagster("sync_all", env, tmp_path / "sync_all.log") as everything:
             killed_at, rows_at_kill = kill_mid_sync(VICTIM, warehouse, loaded)
             at_kill = support.state_versions(stack.s3(), BUCKET, state_key(VICTIM))
-            output = finish(everything, tmp_path / "sync_all.log")
+            finish(everything, tmp_path / "sync_all.log")
         round_seconds = time.monotonic() - round_started
-        step_seconds = check_steps(output)
+        run_id, events = support.step_events(stack.database_uri("dagster"), "sync_all")
+        step_seconds = check_steps(events)
+        check_logs(Path(stack.env()["DAGSTER_HOME"]), run_id)
         rows = {account: check_tables(warehouse, account, sent[account]) for account in sent}
         check_states(stack, sent)
-        check_logs(Path(stack.env()["DAGSTER_HOME"]), output)
 
     # The kill interrupted a run that had committed nothing: the last committed state was
     # the first run's, and the retry asked each stream for what changed since its bookmark.
