@@ -57,14 +57,17 @@ def deployment_problems(env: t.Mapping[str, str]) -> list[str]:
     return problems
 
 
-def job_env(account: Account, env: t.Mapping[str, str]) -> dict[str, str]:
-    """`env` without the variables of other accounts (a variable belongs to the account
-    with the longest prefix it starts with: `..._BETA_EU_KEY` is beta_eu's, not beta's)."""
-    declared = all_accounts()
+def job_env(
+    account: Account, env: t.Mapping[str, str], declared: t.Iterable[Account]
+) -> dict[str, str]:
+    """`env` without the variables of the other `declared` accounts (a variable belongs
+    to the account with the longest prefix it starts with: `..._BETA_EU_KEY` is
+    beta_eu's, not beta's)."""
+    prefixes = {f"{a.env_prefix}_": a for a in declared}
 
     def owner(name: str) -> Account | None:
-        owners = [a for a in declared if name.startswith(f"{a.env_prefix}_")]
-        return max(owners, key=lambda a: len(a.env_prefix), default=None)
+        owners = [prefix for prefix in prefixes if name.startswith(prefix)]
+        return prefixes[max(owners, key=len)] if owners else None
 
     return {name: value for name, value in env.items() if owner(name) in (None, account)}
 
@@ -74,7 +77,7 @@ def sync(account: Account, output: t.TextIO, *, force: bool = False) -> int:
     process = subprocess.Popen(
         command(account, force=force),
         cwd=PROJECT_ROOT,
-        env=job_env(account, os.environ),
+        env=job_env(account, os.environ, all_accounts()),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -11,6 +11,9 @@ table holds exactly the rows its account's API served, each value in its column 
 variant's; each job's state only ever held its own account's bookmarks; the retry started
 from the victim's last committed state (the first run's: the loader commits state once
 it has loaded everything) and lost nothing; each attempt has its own log.
+
+Before it, quick checks of the parts: account declarations, what a job's environment
+holds, what a job refuses to run on, the orchestrator's jobs and schedules.
 """
 
 from __future__ import annotations
@@ -224,6 +227,67 @@ def check_logs(home: Path, run_id: str) -> None:
     }
     forced = ["Force option is enabled" in text for text in logs[VICTIM]]
     assert sorted(forced) == [False, True]
+
+
+def test_a_job_sees_the_settings_of_its_own_account_only() -> None:
+    declared = [accounts.Account("tap-x", name) for name in ("beta", "beta_eu", "gamma")]
+    env = {
+        "TAP_X_BETA_API_KEY": "b",
+        "TAP_X_BETA_EU_API_KEY": "e",
+        "TAP_X_GAMMA_API_KEY": "g",
+        "TAP_X_START_DATE": "shared by the tap's accounts",
+        "PATH": "/bin",
+    }
+    shared = {"TAP_X_START_DATE": env["TAP_X_START_DATE"], "PATH": "/bin"}
+    assert jobs.job_env(declared[0], env, declared) == {"TAP_X_BETA_API_KEY": "b", **shared}
+    assert jobs.job_env(declared[1], env, declared) == {"TAP_X_BETA_EU_API_KEY": "e", **shared}
+
+
+def test_a_job_refuses_state_or_a_system_database_that_stay_on_one_machine() -> None:
+    assert len(jobs.deployment_problems({})) == 2
+    local = {"MELTANO_STATE_BACKEND_URI": "file:///tmp/state", "MELTANO_DATABASE_URI": "sqlite://"}
+    assert len(jobs.deployment_problems(local)) == 2
+    shared = {"MELTANO_STATE_BACKEND_URI": "s3://b/p", "MELTANO_DATABASE_URI": "postgresql://h/m"}
+    assert jobs.deployment_problems(shared) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '[tap-x]\naccounts = ["Alpha"]\nschedule = "0 * * * *"\n',
+        '[tap-x]\naccounts = ["a", "a"]\nschedule = "0 * * * *"\n',
+        '[tap-x]\naccounts = ["a-b"]\nschedule = "0 * * * *"\n',
+        '[tap-x]\naccounts = ["a"]\n',
+    ],
+)
+def test_bad_account_declarations_are_refused(text: str, tmp_path: Path) -> None:
+    (tmp_path / "accounts.toml").write_text(text)
+    with pytest.raises(ValueError, match=r"\[tap-x\]"):
+        accounts.load(tmp_path / "accounts.toml")
+
+
+def test_the_orchestrator_has_a_job_and_a_schedule_per_account_and_one_for_all() -> None:
+    code = (
+        "import json\n"
+        "from orchestration.definitions import defs\n"
+        "print(json.dumps({\n"
+        "    'jobs': sorted(j.name for j in defs.jobs),\n"
+        "    'schedules': {s.job_name: s.cron_schedule for s in defs.schedules},\n"
+        "    'retries': sorted({n.definition.retry_policy.max_retries\n"
+        "                       for n in defs.get_job_def('sync_all').nodes}),\n"
+        "}))"
+    )
+    python = DAGSTER.parent / "python"
+    proc = subprocess.run(
+        [python, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    found = json.loads(proc.stdout)
+    declared = accounts.load()
+    schedules = {a.namespace: tap.schedule for tap in declared for a in tap.accounts}
+    assert found["jobs"] == sorted([*schedules, "sync_all"])
+    assert found["schedules"] == schedules
+    assert found["retries"] == [2]
 
 
 def test_six_jobs_in_parallel_one_killed_and_resumed(tmp_path: Path) -> None:
