@@ -6,8 +6,9 @@
 One step per account of `orchestration/accounts.toml`: an attempt of
 `orchestration.jobs.sync` (`meltano --environment=prod run <tap>-<account>
 target-postgres`) whose output is the step's log, retried by the step's retry policy. The
-jobs: one per account (named like its step, `tap_pipeline_crm_alpha`) on its tap's cron
-schedule, and `sync_all`, every account at once, each step in a process of its own.
+jobs: one per account (`sync_tap_pipeline_crm_alpha`, its one step `tap_pipeline_crm_alpha`)
+on its tap's cron schedule, and `sync_all`, every account at once, each step in a process
+of its own.
 
 Environment: the deployment's (see `orchestration.jobs.deployment_problems`), plus
 `SYNC_RETRIES` (default 2), `SYNC_RETRY_DELAY_SECONDS` (default 30) and
@@ -60,9 +61,9 @@ def definitions() -> dg.Definitions:
     account_jobs, schedules = [], []
     for tap in declared:
         for account in tap.accounts:
-            job = dg.GraphDefinition(name=account.namespace, node_defs=[steps[account]]).to_job(
-                executor_def=dg.in_process_executor
-            )
+            job = dg.GraphDefinition(
+                name=f"sync_{account.namespace}", node_defs=[steps[account]]
+            ).to_job(executor_def=dg.in_process_executor)
             account_jobs.append(job)
             schedules.append(
                 dg.ScheduleDefinition(

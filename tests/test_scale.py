@@ -286,7 +286,9 @@ def test_bad_account_declarations_are_refused(text: str, tmp_path: Path) -> None
 def test_the_orchestrator_has_a_job_and_a_schedule_per_account_and_one_for_all() -> None:
     code = (
         "import json\n"
+        "import dagster as dg\n"
         "from orchestration.definitions import defs\n"
+        "dg.Definitions.validate_loadable(defs)\n"
         "print(json.dumps({\n"
         "    'jobs': sorted(j.name for j in defs.jobs),\n"
         "    'schedules': {s.job_name: s.cron_schedule for s in defs.schedules},\n"
@@ -301,7 +303,7 @@ def test_the_orchestrator_has_a_job_and_a_schedule_per_account_and_one_for_all()
     assert proc.returncode == 0, proc.stderr[-3000:]
     found = json.loads(proc.stdout)
     declared = accounts.load()
-    schedules = {a.namespace: tap.schedule for tap in declared for a in tap.accounts}
+    schedules = {f"sync_{a.namespace}": tap.schedule for tap in declared for a in tap.accounts}
     assert found["jobs"] == sorted([*schedules, "sync_all"])
     assert found["schedules"] == schedules
     assert found["retries"] == [2]
