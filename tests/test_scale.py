@@ -379,21 +379,21 @@ def test_six_jobs_in_parallel_one_killed_and_resumed(
     # Schema evolution happened: columns the declared schemas lack, and variant columns.
     assert sum(found.new_columns for found in loaded.values()) > 0
     assert sum(found.variant_columns for found in loaded.values()) > 0
-    print(
-        json.dumps(
-            {
-                "jobs": len(loaded),
-                "rows": sum(found.rows for found in loaded.values()),
-                "rows, new columns, variant columns per job": {
-                    a.plugin: found for a, found in loaded.items()
-                },
-                "test seconds": round(time.monotonic() - started, 1),
-                "parallel round seconds": round(round_seconds, 1),
-                "seconds to each job's success": step_seconds,
-                "victim rows before the round": before,
-                "victim rows at the kill": rows_at_kill,
-                "records the retry read (from the committed bookmarks)": resumed,
-                "records the victim's API served": {s: len(r) for s, r in sent[VICTIM].items()},
-            }
-        )
+    summary = json.dumps(
+        {
+            "jobs": len(loaded),
+            "rows": sum(found.rows for found in loaded.values()),
+            "rows, new columns, variant columns per job": {
+                a.plugin: found for a, found in loaded.items()
+            },
+            "test seconds": round(time.monotonic() - started, 1),
+            "parallel round seconds": round(round_seconds, 1),
+            "seconds to each job's success": step_seconds,
+            "victim rows before the round": before,
+            "victim rows at the kill": rows_at_kill,
+            "records the retry read (from the committed bookmarks)": resumed,
+            "records the victim's API served": {s: len(r) for s, r in sent[VICTIM].items()},
+        }
     )
+    (tmp_path / "summary.json").write_text(summary)
+    print(summary)
