@@ -2,12 +2,14 @@
 #   make demo   set up, run `meltano run tap-error-tracking target-duckdb` in sandbox mode,
 #               print each DuckDB table's row count
 #   make test   set up, then lint and run the whole test suite (what .ci/run runs)
+#   make scale  the production path: a local stack (PostgreSQL, S3-compatible state),
+#               6 account jobs in parallel under Dagster, one killed and resumed
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 TAP ?= tap-error-tracking
 
-.PHONY: setup demo demo-all test lint bench clean
+.PHONY: setup setup-scale postgres-server demo demo-all test scale lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,11 +19,24 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
+# With compiled bytecode: uv (Meltano's installer) writes none, and where
+# PYTHONDONTWRITEBYTECODE is set every run of a plugin would compile its imports again.
 .meltano/.installed: $(VENV)/.installed meltano.yml
-	$(BIN)/meltano install
+	UV_COMPILE_BYTECODE=1 $(BIN)/meltano install
 	touch $@
 
 setup: .meltano/.installed
+
+$(VENV)/.scale: $(VENV)/.installed pyproject.toml
+	$(BIN)/pip install --quiet -e '.[scale]'
+	touch $@
+
+# The production stack's PostgreSQL server: Debian's package, installed if missing.
+postgres-server:
+	@command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
+		{ apt-get update -qq && apt-get install -y -qq --no-install-recommends postgresql; }
+
+setup-scale: setup $(VENV)/.scale postgres-server
 
 demo: setup
 	$(BIN)/meltano run --full-refresh $(TAP) target-duckdb
@@ -36,8 +51,11 @@ lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: setup lint
+test: setup setup-scale lint
 	$(BIN)/pytest -n 2 --dist loadfile
+
+scale: setup-scale
+	$(BIN)/pytest -s tests/test_scale.py
 
 bench: setup
 	$(BIN)/pip install --quiet -e '.[bench]'

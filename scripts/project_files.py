@@ -1,9 +1,10 @@
 """Write the project files that list the taps, from the taps themselves.
 
 The one list of taps is the distribution's `tap-*` commands (pyproject.toml); their
-settings are the taps' own config schemas. From those this writes `meltano.yml` (one
-parent extractor with every setting, one child per tap: one package, one venv) and
-`.env.example`. A test checks that both are current.
+settings are the taps' own config schemas; the accounts of the production jobs are
+`orchestration/accounts.toml`. From those this writes `meltano.yml` (one parent extractor
+with every setting, one child per tap: one package, one venv; one grandchild per account;
+the loaders; the orchestrator) and `.env.example`. A test checks that both are current.
 
     python -m scripts.project_files write    # after adding a tap or a setting
     python -m scripts.project_files check    # exit 1 if a file is out of date
@@ -16,6 +17,7 @@ import json
 import sys
 from pathlib import Path
 
+from orchestration import accounts as production
 from taps.common.registry import tap_classes
 from taps.common.settings import EXAMPLE_API_URL
 
@@ -30,6 +32,10 @@ HEADER = f"""\
 # from it, so all five share one venv. The default environment serves every tap's
 # built-in sandbox API, so `meltano run` works on a fresh machine without credentials; use
 # `--environment=prod` with credentials in .env (see .env.example) for the real APIs.
+#
+# The production jobs: one extractor per account (`<tap>-<account>`, from
+# orchestration/accounts.toml) inheriting its tap, loaded by target-postgres, run by
+# Dagster (its own venv, a utility here); see "Running at scale" in README.md.
 #
 # Fractional settings are `kind: string`: Meltano 4.4's `decimal` kind cannot write its
 # values into a tap's config (a Decimal is not JSON); the taps read numbers from text.
@@ -68,6 +74,57 @@ LOADERS = """\
       label: Destination directory
     config:
       destination_path: output
+  - name: target-postgres
+    namespace: target_postgres
+    pip_url: meltanolabs-target-postgres==0.8.1
+    executable: target-postgres
+    settings:
+    - name: host
+      kind: string
+      label: Host
+    - name: port
+      kind: integer
+      label: Port
+    - name: user
+      kind: string
+      label: User
+    - name: password
+      kind: password
+      sensitive: true
+      label: Password
+    - name: database
+      kind: string
+      label: Database
+    - name: default_target_schema
+      kind: string
+      label: Target schema
+    - name: load_method
+      kind: options
+      options:
+        - {label: append-only, value: append-only}
+        - {label: upsert, value: upsert}
+        - {label: overwrite, value: overwrite}
+      label: Load method
+    - name: batch_size_rows
+      kind: integer
+      label: Rows per batch
+    config:
+      # One schema per extractor, so per account (its namespace).
+      default_target_schema: $MELTANO_EXTRACTOR_NAMESPACE
+      # Keyed upserts: a run that resumes from the last committed state sends again
+      # what a killed run had already loaded; each row stays one row.
+      load_method: upsert
+"""
+
+#: The orchestrator, in a venv of its own. SQLAlchemy 2.1 makes psycopg 3 the default
+#: PostgreSQL driver, which dagster-postgres 0.29 does not support (it uses psycopg2).
+DAGSTER = "dagster==1.13.27 dagster-webserver==1.13.27 dagster-postgres==0.29.27"
+UTILITIES = f"""\
+  utilities:
+  - name: dagster
+    namespace: dagster
+    pip_url: {DAGSTER} sqlalchemy==2.0.58
+    executable: dagster
 """
 
 ENVIRONMENTS = f"""\
@@ -157,7 +214,23 @@ def meltano_yml() -> str:
             "    - [sandbox]",
             f"    - [{', '.join(['api_url', *tap.auth.settings])}]",
         ]
-    return "\n".join(lines) + "\n" + LOADERS + ENVIRONMENTS
+    return "\n".join([*lines, *account_plugins()]) + "\n" + LOADERS + UTILITIES + ENVIRONMENTS
+
+
+def account_plugins() -> list[str]:
+    """One extractor per account of `orchestration/accounts.toml`, inheriting its tap."""
+    taps = tap_classes()
+    lines = []
+    for account in production.all_accounts():
+        if account.tap not in taps or account.plugin in taps:
+            msg = f"{production.ACCOUNTS_FILE.name}: {account.plugin!r}: unknown tap or taken name"
+            raise ValueError(msg)
+        lines += [
+            f"  - name: {account.plugin}",
+            f"    inherit_from: {account.tap}",
+            f"    namespace: {account.namespace}",
+        ]
+    return lines
 
 
 def env_example() -> str:
@@ -171,7 +244,35 @@ def env_example() -> str:
         lines.append(f"{prefix}_API_URL={EXAMPLE_API_URL}")
         lines += [f"{prefix}_{setting.upper()}=" for setting in tap.auth.settings]
     lines.append("# Optional for every tap: <EXTRACTOR>_START_DATE=2024-01-01T00:00:00Z")
-    return "\n".join(lines) + "\n"
+    return "\n".join([*lines, *PRODUCTION_ENV, *account_env()]) + "\n"
+
+
+PRODUCTION_ENV = [
+    "",
+    '# The production jobs (README.md, "Running at scale"): shared state in object storage,',
+    "# the system database and the warehouse in PostgreSQL. Set these where the jobs run.",
+    "# MELTANO_DATABASE_URI=postgresql+psycopg://USER:PASSWORD@HOST:5432/meltano",
+    "# MELTANO_STATE_BACKEND_URI=s3://BUCKET/meltano-state",
+    "# MELTANO_STATE_BACKEND_S3_ENDPOINT_URL=https://s3.example.com",
+    "# MELTANO_STATE_BACKEND_S3_AWS_ACCESS_KEY_ID=",
+    "# MELTANO_STATE_BACKEND_S3_AWS_SECRET_ACCESS_KEY=",
+    "# TARGET_POSTGRES_HOST=",
+    "# TARGET_POSTGRES_PORT=5432",
+    "# TARGET_POSTGRES_USER=",
+    "# TARGET_POSTGRES_PASSWORD=",
+    "# TARGET_POSTGRES_DATABASE=",
+    "# Each account of orchestration/accounts.toml: <TAP>_<ACCOUNT>_<SETTING>.",
+]
+
+
+def account_env() -> list[str]:
+    """The settings each account needs, commented out like the production stack's."""
+    lines = []
+    for account in production.all_accounts():
+        auth = tap_classes()[account.tap].auth.settings
+        lines.append(f"# {account.env_prefix}_API_URL={EXAMPLE_API_URL}")
+        lines += [f"# {account.env_prefix}_{setting.upper()}=" for setting in auth]
+    return lines
 
 
 FILES = {"meltano.yml": meltano_yml, ".env.example": env_example}
