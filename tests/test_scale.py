@@ -190,7 +190,11 @@ def state_key(account: accounts.Account) -> str:
 def bookmarks(state: dict) -> dict[str, str]:
     """Stream → bookmark (as text) of one of Meltano's state objects."""
     found = state["completed"]["singer_state"]["bookmarks"]
-    return {stream: str(value["replication_key_value"]) for stream, value in found.items()}
+    return {
+        stream: str(value["replication_key_value"])
+        for stream, value in found.items()
+        if "replication_key_value" in value
+    }
 
 
 def check_states(stack: LocalStack, sent: dict[accounts.Account, dict[str, list[dict]]]) -> None:

@@ -24,6 +24,7 @@ import threading
 import typing as t
 from concurrent.futures import FIRST_EXCEPTION, wait
 
+from taps.common.errors import RunHaltedError
 from taps.common.workers import WorkerPool
 
 if t.TYPE_CHECKING:
@@ -78,6 +79,8 @@ class StreamRunner:
     def __init__(self, tap: BaseTap, workers: int) -> None:
         self.tap = tap
         self.workers = workers
+        self.failure: BaseException | None = None
+        self._lock = threading.Lock()
 
     def roots(self) -> list[Stream]:
         """The streams the SDK would sync itself, in its order."""
@@ -97,16 +100,19 @@ class StreamRunner:
         tap._set_compatible_replication_methods()
         if tap.state:
             tap.state_writer.write_state(tap.state)
-        for stream in tap.streams.values():
-            _ = stream.stream_state  # every stream's entry exists before threads start
+        roots = self.roots()
+        for root in roots:
+            for stream in family(root):
+                if stream.selected:
+                    _ = stream.stream_state  # its entry exists before threads start
         tap.state_board = StateBoard(tap)
         pool = WorkerPool(self.workers, f"{tap.name}-stream")
         try:
-            futures = [pool.submit(self._sync_family, root) for root in self.roots()]
-            done, _ = wait(futures, return_when=FIRST_EXCEPTION)
-            for future in futures:
-                if future in done and future.exception() is not None:
-                    raise t.cast("BaseException", future.exception())
+            futures = [pool.submit(self._sync_family, root) for root in roots]
+            wait(futures, return_when=FIRST_EXCEPTION)
+            failed = [f.exception() for f in futures if f.done() and f.exception()]
+            if self.failure is not None or failed:
+                raise self.failure or t.cast("BaseException", failed[0])
         finally:
             pool.shutdown()
         tap.state_board = None
@@ -115,6 +121,13 @@ class StreamRunner:
             stream.log_sync_costs()
 
     def _sync_family(self, root: Stream) -> None:
-        root.sync()
+        try:
+            root.sync()
+        except BaseException as exc:
+            with self._lock:  # the first failure is the one to report, not its echoes
+                if self.failure is None and not isinstance(exc, RunHaltedError):
+                    self.failure = exc
+            self.tap.halt.set()  # no other stream sends another request
+            raise
         root.finalize_state_progress_markers()
         self.tap.state_board.publish(family(root))  # type: ignore[union-attr]

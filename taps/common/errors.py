@@ -60,6 +60,10 @@ class ParentNotFoundError(TapError):
     """A child resource answered 404: its parent was deleted. The parent is skipped."""
 
 
+class RunHaltedError(TapError):
+    """Another stream failed: the run is ending and this request is not sent."""
+
+
 class SchemaDriftError(TapError):
     """A key property's value broke its declared type: keys and bookmarks depend on it."""
 

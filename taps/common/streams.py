@@ -47,6 +47,7 @@ from taps.common.errors import (
     CredentialRejectedError,
     ParentNotFoundError,
     RequestFailedError,
+    RunHaltedError,
     SchemaDriftError,
     WaitTooLongError,
 )
@@ -234,6 +235,8 @@ class BaseStream(RESTStream[t.Any]):
         response = None
         try:
             with self._tap.request_slots:
+                if self._tap.halt.is_set():
+                    raise RunHaltedError(f"{self._where(request)}: not sent, the run is ending.")
                 response = http.send(
                     self.requests_session,
                     request,

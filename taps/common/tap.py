@@ -170,6 +170,11 @@ class BaseTap(Tap):
     state_board: StateBoard | None = None
 
     @cached_property
+    def halt(self) -> threading.Event:
+        """Set when a stream has failed: the run is ending, no stream sends more."""
+        return threading.Event()
+
+    @cached_property
     def worker_pool(self) -> WorkerPool:
         """The bounded pool of workers that requests run on besides the main thread."""
         return WorkerPool(self.max_workers, f"{self.name}-worker")
