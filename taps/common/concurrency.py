@@ -106,6 +106,9 @@ class StreamRunner:
                 if stream.selected:
                     _ = stream.stream_state  # its entry exists before threads start
         tap.state_board = StateBoard(tap)
+        # What every thread shares, made once here rather than by whichever thread first
+        # asks (a cached property is not locked on every Python version).
+        _ = tap.request_slots, tap.halt, tap.worker_pool, tap.rate_gate, tap.output_lock
         pool = WorkerPool(self.workers, f"{tap.name}-stream")
         try:
             futures = [pool.submit(self._sync_family, root) for root in roots]

@@ -6,7 +6,6 @@ import datetime as dt
 import functools
 import threading
 import typing as t
-from functools import cached_property
 from pathlib import Path
 
 from singer_sdk import SchemaDirectory, StreamSchema
@@ -81,6 +80,10 @@ class WindowedSearchStream(SearchStream):
 
     window_setting = "tickets_window_days"
 
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._windows = threading.local()  # each thread searches a window of its own
+
     def search_query(self, context: Context | None) -> dict:
         start, end = self._window
         key = self.replication_key
@@ -135,10 +138,6 @@ class WindowedSearchStream(SearchStream):
     @_window.setter
     def _window(self, window: tuple[int, int]) -> None:
         self._windows.current = window
-
-    @cached_property
-    def _windows(self) -> threading.local:
-        return threading.local()
 
 
 # -- next cursor ---------------------------------------------------------------------------
