@@ -125,3 +125,22 @@ def invalid_records(messages: t.Iterable[dict]) -> list[str]:
                 path = ".".join(map(str, error.absolute_path))
                 errors.append(f"{message['stream']}.{path}: {error.message[:120]}")
     return errors
+
+
+def misplaced(
+    record: dict,
+    row: dict,
+    kinds: dict[str, str],
+    same: t.Callable[[t.Any, t.Any, str], bool],
+) -> list[str]:
+    """The fields of a sent record whose value is in neither its column nor a variant's
+    column of a loaded `row` (columns → values, `kinds` columns → warehouse types);
+    `same(sent, stored, kind)` compares a value as that warehouse stores it."""
+    wrong = []
+    for key, value in normalized(record).items():
+        column = key.lower()
+        candidates = [column, *(c for c in kinds if c.startswith(f"{column}__v_"))]
+        if not any(c in row and same(value, row[c], kinds[c]) for c in candidates):
+            stored = {c: (row.get(c), kinds.get(c)) for c in candidates}
+            wrong.append(f"{key}={json.dumps(value, default=str)[:80]} stored {stored}"[:300])
+    return wrong

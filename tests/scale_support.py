@@ -27,6 +27,7 @@ import psycopg
 
 from taps.common.sandbox import Request, SandboxAPI, SandboxServer, load_api
 from taps.common.sandbox.data import drift_tables
+from tests import fidelity
 from tests.fidelity import carries, normalized
 
 #: What each tap's jobs sync: incremental streams only.
@@ -120,17 +121,7 @@ def same(sent: t.Any, stored: t.Any, kind: str) -> bool:
 
 def misplaced(record: dict, row: dict, kinds: dict[str, str]) -> list[str]:
     """The fields of a sent record whose value is in neither its column nor a variant's."""
-    wrong = []
-    for key, value in normalized(record).items():
-        column = key.lower()
-        candidates = [column, *(c for c in row if c.startswith(f"{column}__v_"))]
-        if not any(c in row and same(value, row[c], kinds[c]) for c in candidates):
-            stored = {c: row.get(c) for c in candidates}
-            kind = {c: kinds.get(c) for c in candidates}
-            wrong.append(
-                f"{key}={json.dumps(value, default=str)[:80]} stored {stored} {kind}"[:300]
-            )
-    return wrong
+    return fidelity.misplaced(record, row, kinds, same)
 
 
 # -- the orchestrator ------------------------------------------------------------------------

@@ -23,6 +23,7 @@ import duckdb
 import pytest
 
 from taps.common.sandbox import SandboxServer
+from tests import fidelity
 from tests.fidelity import carries, normalized, responses_seen
 from tests.support import (
     ROOT,
@@ -115,15 +116,9 @@ def same(sent: t.Any, kind: str, stored: t.Any) -> bool:
 
 def misplaced(record: dict, row: dict, kinds: dict[str, str]) -> list[str]:
     """The fields of a sent record whose value is in neither its column nor a variant's."""
-    wrong = []
-    for key, value in normalized(record).items():
-        column = key.lower()
-        candidates = [column, *(c for c in kinds if c.startswith(f"{column}__v_"))]
-        if not any(c in row and same(value, kinds[c], row[c]) for c in candidates):
-            wrong.append(
-                f"{key}={json.dumps(value)[:80]} (stored: {[row.get(c) for c in candidates]})"
-            )
-    return wrong
+    return fidelity.misplaced(
+        record, row, kinds, lambda sent, stored, kind: same(sent, kind, stored)
+    )
 
 
 def check_tables(package: str, sent: dict[str, list], db: dict[str, tuple]) -> None:
