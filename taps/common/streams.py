@@ -455,13 +455,20 @@ class BaseStream(RESTStream[t.Any]):
         thread of their own while this one writes (two pages at most: the next page's
         request goes out while the records of this one, and their children, are
         written), and pages whose token is known ahead are asked for ahead."""
-        tap = self._tap
-        if tap.max_workers < 2 or tap.worker_pool.in_worker():
+        if not self._pool_to_spare:
             yield from super().request_records(context)
             return
         for extracted_at, records in read_ahead(self._pages(context), 2, f"{self.name}-pages"):
             self._extracted_at = extracted_at
             yield from records
+
+    @property
+    def _pool_to_spare(self) -> bool:
+        """Whether this thread may hand requests to the worker pool and wait for them: not
+        with one request at a time, nor on a worker of the pool (it could wait for work
+        queued behind itself)."""
+        tap = self._tap
+        return tap.max_workers > 1 and not tap.worker_pool.in_worker()
 
     def _pages(self, context: Context | None) -> t.Iterator[tuple[dt.datetime, list[dict]]]:
         """(time extracted, records) of each page, in page order.
@@ -505,11 +512,11 @@ class BaseStream(RESTStream[t.Any]):
         """The records of `jobs` (independent request sequences: time windows, say), in
         the jobs' order, while up to `max_concurrent_requests` of them run ahead on the
         worker pool; one after another when there is no pool to spare."""
-        tap = self._tap
-        if tap.max_workers < 2 or tap.worker_pool.in_worker():
+        if not self._pool_to_spare:
             for job in jobs:
                 yield from job()
             return
+        tap = self._tap
         ahead: deque[Future[list[dict]]] = deque()
         try:
             for job in jobs:
