@@ -136,6 +136,9 @@ class BaseStream(RESTStream[t.Any]):
         self._evolution: Evolution | None = None
         self._sampled: dict[tuple, requests.Response] = {}
         self._replayed = False
+        #: Whether the current schema has been announced (a child stream syncs once per
+        #: parent; its SCHEMA is written again only when the schema changed).
+        self._announced = False
         self._warned: set[str] = set()
 
     # -- connection -----------------------------------------------------------------
@@ -432,6 +435,13 @@ class BaseStream(RESTStream[t.Any]):
         children = self._prefetchable_children()
         yield from self._prefetching(records, context, children) if children else records
 
+    def read_ahead_of_sync(self, context: Context | None = None) -> Future[list[dict]]:
+        """Every record of `context`, read now on the worker pool; this run's sync of the
+        same context takes them instead of asking the API again."""
+        future = self._tap.worker_pool.submit(self._fetch_all, context)
+        self._prefetched[_context_key(context)] = future
+        return future
+
     def first_page(self, context: Context | None) -> list[dict]:
         """The records of the first page only (one request, retried like any other)."""
         request = self._prepare_request(context=context, page=self.get_new_paginator())
@@ -442,12 +452,18 @@ class BaseStream(RESTStream[t.Any]):
         """The first page's records as the stream emits them (one attempt), for discovery.
 
         The response is kept: if this run then syncs, its first request for the same
-        page takes it instead of asking the API again.
+        page takes it instead of asking the API again. Records read ahead of the sync
+        already (`read_ahead_of_sync`) are the sample themselves.
         """
-        request = self._prepare_request(context=context, page=self.get_new_paginator())
-        response = self._request(request, context)
-        records = [self.post_process(dict(r), context) for r in self.parse_response(response)]
-        self._sampled[_request_key(request)] = response
+        ahead = self._prefetched.get(_context_key(context))
+        if ahead is not None:
+            rows: t.Iterable[dict] = ahead.result()
+        else:
+            request = self._prepare_request(context=context, page=self.get_new_paginator())
+            response = self._request(request, context)
+            rows = self.parse_response(response)
+            self._sampled[_request_key(request)] = response
+        records = [self.post_process(dict(r), context) for r in rows]
         return [r for r in records if r is not None]
 
     def request_records(self, context: Context | None) -> t.Iterable[dict]:
@@ -579,8 +595,8 @@ class BaseStream(RESTStream[t.Any]):
         while window:
             yield window.popleft()
 
-    def _fetch_all(self, context: Context) -> list[dict]:
-        """Every record of one child partition (runs on a worker thread)."""
+    def _fetch_all(self, context: Context | None) -> list[dict]:
+        """Every record of one partition (runs on a worker thread)."""
         return list(self._fetch(context))
 
     # -- output: schema evolution and the lean record path ---------------------------------------
@@ -630,13 +646,17 @@ class BaseStream(RESTStream[t.Any]):
         return self._evolution
 
     def _write_schema_message(self) -> None:
-        """Announce the schema, with the properties earlier runs learned (from state)."""
+        """Announce the schema, with the properties earlier runs learned (from state), once
+        for each version of it: a child stream's sync for each parent repeats nothing (a
+        repeated SCHEMA makes some targets flush their batch)."""
         evolution = self.evolution
         if evolution is not None and not self._replayed:
             self._replayed = True
             if evolution.replay(self.stream_state.get(LEARNED_KEY, ())):
                 self._register_schema()
-        super()._write_schema_message()
+        if not self._announced:
+            self._announced = True
+            super()._write_schema_message()
 
     def _register_schema(self) -> None:
         """Make the tap's stream maps (and so SCHEMA messages) follow the evolved schema."""
@@ -644,6 +664,7 @@ class BaseStream(RESTStream[t.Any]):
         with self._tap.output_lock:  # the maps of streams syncing on other threads
             self._tap.mapper.register_raw_stream_schema(self.name, selected, self.primary_keys)
         self._stream_maps = None
+        self._announced = False
         self.__dict__.pop("_fast_output", None)
 
     def _evolve(self, record: dict, evolution: Evolution) -> None:

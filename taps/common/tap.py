@@ -205,9 +205,9 @@ class BaseTap(Tap):
         """Stream name → {property: JSON schema} of fields the account defines itself.
 
         Some APIs describe an account's custom fields at endpoints of their own. A tap
-        overrides this to read them (with `list(streams[name].get_records(None))`) and
-        type them; discovery adds them to the declared schemas when it can reach the
-        API. The default: none.
+        overrides this to read them (with `streams[name].read_ahead_of_sync()`, whose
+        answers the sync then takes) and type them; discovery adds them to the declared
+        schemas when it can reach the API. The default: none.
         """
         return {}
 

@@ -32,7 +32,7 @@ class TapPipelineCrm(BaseTap):
         """The account's own fields of deals, persons, organizations and products, typed
         from the field definitions (`deal_fields`, ...)."""
         pairs = [(d, s) for d, s in fields.FIELD_STREAMS.items() if d in streams and s in streams]
-        reads = [self.worker_pool.submit(list, streams[d].get_records(None)) for d, _ in pairs]
+        reads = [streams[d].read_ahead_of_sync() for d, _ in pairs]  # the sync takes them
         found: dict[str, dict[str, dict]] = {}
         for (_, stream), read in zip(pairs, reads, strict=True):  # read at the same time
             if properties := fields.custom_properties(read.result()):
