@@ -19,7 +19,9 @@ replication key are never moved: a value that breaks their type ends the run wit
 error, since keys and bookmarks depend on them.
 
 `Evolution.fits` is the fast path: one walk over the record that checks keys and value
-types against a compiled form of the schema. Only a record that does not fit takes
+types against a compiled form of the schema, moving a top-level value to its variant on
+the way when that variant is declared already (an API that sends a documented object as
+`""` in every record keeps the fast path). Only a record that does not fit takes
 `Evolution.fit`, which changes the schema (and the record: values move to variants).
 """
 
@@ -210,12 +212,21 @@ class FitCheck:
     `Node.fits` walks the schema for every value; this function has the walk unrolled
     for the schema's known properties (one key-set test, then one class test per
     property), several times faster. Where it is not sure it answers False, and the
-    record takes the full `Evolution.fit`, which knows better.
+    record takes the full `Evolution.fit`, which knows better. A top-level value of a
+    type that already has its variant property (`moves`: property → {class: variant})
+    moves there, and a null top-level property the schema lacks leaves the record, as
+    `fit` would do both; the record still takes the fast path.
     """
 
-    def __init__(self, root: Node, required: t.Collection[str] = ()) -> None:
+    def __init__(
+        self,
+        root: Node,
+        required: t.Collection[str] = (),
+        moves: t.Mapping[str, t.Mapping[type, str]] | None = None,
+    ) -> None:
         self.env: dict[str, t.Any] = {}
         self.lines: list[str] = []
+        self.moves = moves or {}
         name = self._object(root.props or {}, required)
         exec("\n".join(self.lines), self.env)
         self.function: t.Callable[[dict], bool] = self.env[name]
@@ -231,15 +242,21 @@ class FitCheck:
         name = self._constant(None)
         known = self._constant(frozenset(props))
         body = [f"def {name}(r):", f"    if not {known}.issuperset(r):"]
-        if top:  # a new top-level property, even a null one, needs `fit`
-            body.append("        return False")
-        else:  # inside an object, a property the schema lacks may wait while null
-            body.append(f"        if any(r[k] is not None for k in r.keys() - {known}):")
-            body.append("            return False")
+        body.append(f"        if any(r[k] is not None for k in r.keys() - {known}):")
+        body.append("            return False")  # a new property: `fit` adds it
+        if top:  # a null one waits out of the record, as `fit` leaves it
+            body.append(f"        for k in r.keys() - {known}:")
+            body.append("            del r[k]")
+        # inside an object, a property the schema lacks may wait while null
         for key, node in props.items():
             body.append(f"    v = r.get({key!r})")
             body.append(f"    if v is not None and ({self._misfit(node)}):")
-            body.append("        return False")
+            if top and key in self.moves:
+                body.append(f"        w = {self._constant(self.moves[key])}.get(v.__class__)")
+                body += ["        if w is None:", "            return False"]
+                body += [f"        del r[{key!r}]", "        r[w] = v"]
+            else:
+                body.append("        return False")
             if key in required:
                 body.append("    if v is None:")
                 body.append("        return False")
@@ -339,8 +356,22 @@ class Evolution:
     def _compile(self) -> None:
         self.root = Node(self.schema)
         self._props: dict[str, Node] = self.root.props or {}
-        #: True when a record needs no change of schema or record (the fast path).
-        self.fits: t.Callable[[dict], bool] = FitCheck(self.root, self.keys).function
+        #: True when a record needs no change of schema (the fast path); values of a
+        #: type that has its variant already are moved there on the way.
+        self.fits: t.Callable[[dict], bool] = FitCheck(self.root, self.keys, self._moves()).function
+
+    def _moves(self) -> dict[str, dict[type, str]]:
+        """Top-level property → {class: its variant}, for the variants declared already
+        that take a value of that class as it is (what `fit` would do, with no change)."""
+        moves: dict[str, dict[type, str]] = {}
+        for key in self._props:
+            if key in self.protected or key in self.deselected:
+                continue  # a key stops the run; a deselected property's variant is dropped
+            for cls, kind in _JSON_TYPES.items():
+                variant = self._props.get(f"{key}{VARIANT}{kind}")
+                if variant is not None and cls in variant.simple:
+                    moves.setdefault(key, {})[cls] = f"{key}{VARIANT}{kind}"
+        return moves
 
     # -- evolving ---------------------------------------------------------------------------
 

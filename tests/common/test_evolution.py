@@ -215,6 +215,30 @@ def test_the_generated_check_is_never_less_strict_than_the_schema_walk() -> None
     assert agreed > 30
 
 
+def test_the_fast_path_leaves_a_record_as_fit_would() -> None:
+    """Once a variant is declared, a value of its type moves there on the fast path, and
+    a null property the schema lacks leaves the record: whatever the fast check accepts
+    ends up exactly as `fit` would leave it, with no change of schema."""
+    evo = evolution()
+    evo.fit({"id": 0, "updated": 0, "count": "many", "flag": 1, "when": "soon", "new": 1})
+    record = {"id": 1, "updated": 1, "count": "few", "flag": 0, "unknown": None}
+    assert evo.fits(record)
+    assert record == {"id": 1, "updated": 1, "count__v_string": "few", "flag__v_integer": 0}
+    r = random.Random(3)
+    values = [None, 2, 2.5, "x", True, "2024-01-01T00:00:00Z", [1], {"a": 1}]
+    fast = 0
+    for i in range(2000):
+        record = {"id": i, "updated": i}
+        for name in r.sample(["count", "flag", "when", "new", "unknown", "other"], 3):
+            record[name] = copy.deepcopy(r.choice(values))
+        by_fit = copy.deepcopy(record)
+        if evo.fits(record):
+            fast += 1
+            assert evo.fit(by_fit) == []
+            assert record == by_fit
+    assert fast > 40
+
+
 def test_any_record_fits_after_evolution_and_loses_nothing() -> None:
     """Random JSON records: after `fit`, each validates against the evolved schema, the
     fast check accepts it, and moving variants back gives the record as sent."""
