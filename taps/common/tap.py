@@ -14,6 +14,7 @@ imported only in sandbox mode: a real run never loads the fake API.
 
 from __future__ import annotations
 
+import gc
 import importlib
 import logging
 import os
@@ -247,10 +248,17 @@ class BaseTap(Tap):
     @classmethod
     def invoke(cls, *args: t.Any, **kwargs: t.Any) -> None:  # type: ignore[override]
         """The command line; a failed run with threads still winding down ends at once
-        (an interpreter shutting down under daemon threads that write can abort)."""
+        (an interpreter shutting down under daemon threads that write can abort).
+
+        The objects imports made live as long as the process, and so do those left at
+        the end: frozen (`gc.freeze`), no garbage collection walks them again, neither
+        during the run nor at exit (where collecting them took ~0.2 s a run)."""
+        gc.freeze()
         try:
             super().invoke(*args, **kwargs)
+            gc.freeze()
         except SystemExit as exc:
+            gc.freeze()
             if threading.active_count() > 1:
                 sys.stdout.flush()
                 sys.stderr.flush()
