@@ -10,8 +10,11 @@ a sandbox in this process that sleeps `latency` before every answer. Printed per
   for discovery's probe, then, over the top-level streams, the pages of the stream
   (1 when its pages can be asked for ahead, by offset or page number) plus the longest
   such chain of one of its child streams for one parent;
+- slots: requests x latency / max_concurrent_requests, the least time that many requests
+  take with no more than that many in flight;
 - start-up: from starting the tap to its first request;
-- wall, serial / wall, and wall / (critical + start-up).
+- wall, serial / wall, wall / (critical + start-up), and wall / (the larger of critical
+  and slots, + start-up): how far the run is from the tighter of its two limits.
 
 Medians of `--runs` runs, run in rounds over the taps.
 """
@@ -120,8 +123,9 @@ def bench_latency(latency_ms: float, runs: int, settings: dict | None = None) ->
         f"settings {settings or 'default'}, median of {runs} runs"
     )
     header = (
-        f"{'tap':<24} {'requests':>8} {'serial s':>9} {'critical s':>10} {'start-up s':>10} "
-        f"{'wall s':>7} {'serial/wall':>11} {'wall/(crit+start)':>17}"
+        f"{'tap':<24} {'requests':>8} {'serial s':>9} {'critical s':>10} {'slots s':>8} "
+        f"{'start-up s':>10} {'wall s':>7} {'serial/wall':>11} {'wall/(crit+start)':>17} "
+        f"{'wall/(max(crit,slots)+start)':>28}"
     )
     print(header)
     for name in names:
@@ -131,7 +135,15 @@ def bench_latency(latency_ms: float, runs: int, settings: dict | None = None) ->
         startup = statistics.median(r.startup for r in rows)
         wall = statistics.median(r.wall for r in rows)
         serial, critical = requests * latency, chain * latency
+        slots = serial / in_flight(name, settings or {})
         print(
-            f"{name:<24} {requests:>8.0f} {serial:>9.1f} {critical:>10.1f} {startup:>10.2f} "
-            f"{wall:>7.2f} {serial / wall:>11.2f} {wall / (critical + startup):>17.2f}"
+            f"{name:<24} {requests:>8.0f} {serial:>9.1f} {critical:>10.1f} {slots:>8.2f} "
+            f"{startup:>10.2f} {wall:>7.2f} {serial / wall:>11.2f} "
+            f"{wall / (critical + startup):>17.2f} {wall / (max(critical, slots) + startup):>28.2f}"
         )
+
+
+def in_flight(tap_name: str, settings: dict) -> int:
+    """Requests in flight at most: the setting, else its default."""
+    schema = tap_classes()[tap_name].config_jsonschema["properties"]["max_concurrent_requests"]
+    return int(settings.get("max_concurrent_requests", schema["default"]))
