@@ -65,12 +65,28 @@ class StateBoard:
 
     def publish(self, streams: t.Iterable[Stream]) -> None:
         """Copy the state of `streams` (one family, called from its own thread, after
-        its records were written) and write the STATE message of every family."""
+        its records were written) and write the STATE message of every family. What did
+        not change since the family's last copy is not copied again."""
         bookmarks = self._tap.state["bookmarks"]
-        own = {s.name: copy.deepcopy(bookmarks[s.name]) for s in streams if s.name in bookmarks}
+        published = self.published["bookmarks"]
+        own = {
+            s.name: _copy(bookmarks[s.name], published.get(s.name))
+            for s in streams
+            if s.name in bookmarks and bookmarks[s.name] != published.get(s.name)
+        }
         with self._tap.output_lock:
-            self.published["bookmarks"].update(own)
+            published.update(own)
             self._tap.state_writer.write_state(self.published)
+
+
+def _copy(current: t.Any, before: t.Any) -> t.Any:
+    """A copy of `current` that takes the entries equal in `before` (an earlier copy)."""
+    if not (isinstance(current, dict) and isinstance(before, dict)):
+        return copy.deepcopy(current)
+    return {
+        key: before[key] if key in before and before[key] == value else copy.deepcopy(value)
+        for key, value in current.items()
+    }
 
 
 class StreamRunner:

@@ -32,7 +32,7 @@ from singer_sdk.singerlib import StateMessage
 from taps.common import errors, redaction, settings
 from taps.common.concurrency import RequestSlots, StateBoard, StreamRunner
 from taps.common.errors import TapError
-from taps.common.output import BufferedWriter
+from taps.common.output import BufferedWriter, StateLines
 from taps.common.ratelimit import RateGate
 from taps.common.registry import DISTRIBUTION
 from taps.common.sampling import SchemaSampler
@@ -60,6 +60,8 @@ class BaseTap(Tap):
         errors.install_excepthook()
         logging.disable(logging.NOTSET)  # an earlier tap's failure in this process is over
         super().__init__(*args, **kwargs)
+        if isinstance(self.message_writer, BufferedWriter):
+            self._state_writer = StateLines(self.message_writer)  # type: ignore[assignment]
 
     #: msgspec writer (measured 1.35x faster than the default JSON writer) that does not
     #: flush stdout after every RECORD.
