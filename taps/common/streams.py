@@ -453,11 +453,12 @@ class BaseStream(RESTStream[t.Any]):
 
         The response is kept: if this run then syncs, its first request for the same
         page takes it instead of asking the API again. Records read ahead of the sync
-        already (`read_ahead_of_sync`) are the sample themselves.
+        already (`read_ahead_of_sync`) are the sample themselves (a copy: fitting the
+        sample must not touch the records the sync writes).
         """
         ahead = self._prefetched.get(_context_key(context))
         if ahead is not None:
-            rows: t.Iterable[dict] = ahead.result()
+            rows: t.Iterable[dict] = copy.deepcopy(ahead.result())
         else:
             request = self._prepare_request(context=context, page=self.get_new_paginator())
             response = self._request(request, context)

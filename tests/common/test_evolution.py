@@ -218,7 +218,8 @@ def test_the_generated_check_is_never_less_strict_than_the_schema_walk() -> None
 def test_the_fast_path_leaves_a_record_as_fit_would() -> None:
     """Once a variant is declared, a value of its type moves there on the fast path, and
     a null property the schema lacks leaves the record: whatever the fast check accepts
-    ends up exactly as `fit` would leave it, with no change of schema."""
+    ends up exactly as `fit` would leave it, with no change of schema, and a record it
+    turns down after moving some values takes `fit` to the same end."""
     evo = evolution()
     evo.fit({"id": 0, "updated": 0, "count": "many", "flag": 1, "when": "soon", "new": 1})
     record = {"id": 1, "updated": 1, "count": "few", "flag": 0, "unknown": None}
@@ -235,7 +236,9 @@ def test_the_fast_path_leaves_a_record_as_fit_would() -> None:
         if evo.fits(record):
             fast += 1
             assert evo.fit(by_fit) == []
-            assert record == by_fit
+        else:  # what the check moved before it gave up, `fit` takes as it would have
+            assert copy.deepcopy(evo).fit(by_fit) == evo.fit(record)
+        assert record == by_fit
     assert fast > 40
 
 
