@@ -34,6 +34,7 @@ from pathlib import Path
 
 from taps.common.registry import tap_classes
 from taps.common.sandbox import SandboxServer, load_api
+from taps.common.settings import number
 
 METRIC = re.compile(r"METRIC: (\{.*\})$")
 
@@ -135,15 +136,9 @@ def bench_latency(latency_ms: float, runs: int, settings: dict | None = None) ->
         startup = statistics.median(r.startup for r in rows)
         wall = statistics.median(r.wall for r in rows)
         serial, critical = requests * latency, chain * latency
-        slots = serial / in_flight(name, settings or {})
+        slots = serial / number(settings or {}, "max_concurrent_requests")
         print(
             f"{name:<24} {requests:>8.0f} {serial:>9.1f} {critical:>10.1f} {slots:>8.2f} "
             f"{startup:>10.2f} {wall:>7.2f} {serial / wall:>11.2f} "
             f"{wall / (critical + startup):>17.2f} {wall / (max(critical, slots) + startup):>28.2f}"
         )
-
-
-def in_flight(tap_name: str, settings: dict) -> int:
-    """Requests in flight at most: the setting, else its default."""
-    schema = tap_classes()[tap_name].config_jsonschema["properties"]["max_concurrent_requests"]
-    return int(settings.get("max_concurrent_requests", schema["default"]))

@@ -116,6 +116,14 @@ NUMBERS = (
 )
 
 
+_DEFAULTS = {number.name: number.default for number in NUMBERS}
+
+
+def number(config: t.Mapping[str, t.Any], name: str) -> float:
+    """The value of numeric setting `name`: the config's, else its default above."""
+    return float(config.get(name, _DEFAULTS[name]))
+
+
 def common_properties() -> list[th.Property]:
     """The connection settings every tap has."""
     return [

@@ -57,7 +57,7 @@ from taps.common.output import BufferedWriter
 from taps.common.pagination import Paging, SinglePage
 from taps.common.records import BadResponseError, RecordsPath, json_body
 from taps.common.redaction import redact
-from taps.common.settings import parse_datetime
+from taps.common.settings import number, parse_datetime
 from taps.common.workers import read_ahead
 
 if t.TYPE_CHECKING:
@@ -153,7 +153,7 @@ class BaseStream(RESTStream[t.Any]):
 
     @property
     def timeout(self) -> float:  # type: ignore[override]
-        return float(self.config.get("request_timeout", 60))
+        return number(self.config, "request_timeout")
 
     @property
     def http_headers(self) -> dict:
@@ -186,7 +186,7 @@ class BaseStream(RESTStream[t.Any]):
             self._records,
             stop_condition=stop,
             where=f"Stream '{self.name}'",
-            max_pages=int(self.config.get("max_pages", 1_000_000)),
+            max_pages=int(number(self.config, "max_pages")),
         )
         self._paging.current = paging  # this thread's run over the endpoint
         return paging
@@ -244,7 +244,7 @@ class BaseStream(RESTStream[t.Any]):
                     self.requests_session,
                     request,
                     timeout=self.timeout,
-                    max_bytes=int(float(self.config.get("max_response_mb", 256)) * (1 << 20)),
+                    max_bytes=int(number(self.config, "max_response_mb") * (1 << 20)),
                 )
         except http.ResponseTooLargeError as exc:
             raise RequestFailedError(f"{self._where(request)}: {exc}.") from None
@@ -324,14 +324,14 @@ class BaseStream(RESTStream[t.Any]):
         return send
 
     def backoff_max_tries(self) -> int:
-        return int(self.config.get("max_retries", 3)) + 1
+        return int(number(self.config, "max_retries")) + 1
 
     def backoff_wait_generator(self) -> t.Generator[float, None, None]:
         """`backoff_factor * 2**(n-1)` before retry n (at most `max_wait_seconds`), or the
         response's `Retry-After`; an API asking for more than `max_wait_seconds` ends
         the run."""
-        factor = float(self.config.get("backoff_factor", 2))
-        cap = float(self.config.get("max_wait_seconds", 300))
+        factor = number(self.config, "backoff_factor")
+        cap = number(self.config, "max_wait_seconds")
         retry = itertools.count(1)
 
         def wait(exc: Exception) -> float:

@@ -142,7 +142,7 @@ class BaseTap(Tap):
     @property
     def max_workers(self) -> int:
         """Requests on the wire at once (`max_concurrent_requests`)."""
-        return max(1, int(self.config.get("max_concurrent_requests", 16)))
+        return max(1, int(settings.number(self.config, "max_concurrent_requests")))
 
     @cached_property
     def request_slots(self) -> RequestSlots:
@@ -185,7 +185,7 @@ class BaseTap(Tap):
     @cached_property
     def rate_gate(self) -> RateGate:
         """One rate-limit gate for every stream and worker of the tap."""
-        return RateGate(self.logger, float(self.config.get("max_wait_seconds", 300)))
+        return RateGate(self.logger, settings.number(self.config, "max_wait_seconds"))
 
     # -- streams and sync ----------------------------------------------------------------
 

@@ -8,7 +8,7 @@ import decimal
 import pytest
 from singer_sdk.exceptions import ConfigValidationError
 
-from taps.common.settings import normalize, validate
+from taps.common.settings import normalize, number, validate
 from taps.error_tracking.tap import TapErrorTracking
 from tests.support import run_cli
 
@@ -81,3 +81,16 @@ def test_a_cli_run_with_numbers_from_the_environment(monkeypatch: pytest.MonkeyP
     assert "Setting 'max_retries' must be between 0 and 20, got -1." in proc.stderr
     assert "Setting 'backoff_factor'" not in proc.stderr, "0.5 is a good number"
     assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        n
+        for n, spec in SCHEMA["properties"].items()
+        if "default" in spec and {"integer", "number"} & set(spec["type"])
+    ],
+)
+def test_a_numeric_setting_left_out_takes_the_default_the_tap_announces(name: str) -> None:
+    assert number({}, name) == SCHEMA["properties"][name]["default"]
+    assert number({name: 7}, name) == 7
