@@ -6,6 +6,7 @@ import contextlib
 import io
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -144,6 +145,37 @@ def sync(
         tap.sync_all()
         out.flush()
     return parse_messages(raw.getvalue().decode())
+
+
+def run_until_killed(
+    tap_name: str,
+    config: dict,
+    kill_at: t.Callable[[bytes], bool],
+    catalog: dict | None = None,
+) -> tuple[SyncResult, bool]:
+    """Run a tap's console script (with `catalog`, else discovering) and SIGKILL it at the
+    first line of its output for which `kill_at` is true; what it wrote (whole lines), and
+    whether the kill came before the run ended."""
+    with tempfile.TemporaryDirectory() as tmp:
+        args = [str(Path(sys.executable).parent / tap_name)]
+        for name, value in (("config", config), ("catalog", catalog)):
+            if value is not None:
+                path = Path(tmp, f"{name}.json")
+                path.write_text(json.dumps(value))
+                args += [f"--{name}", str(path)]
+        proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        assert proc.stdout is not None
+        lines, killed = [], False
+        for line in proc.stdout:
+            lines.append(line)
+            if kill_at(line):
+                os.kill(proc.pid, signal.SIGKILL)
+                killed = True
+                break
+        proc.wait(30)
+        lines += proc.stdout.read().splitlines(keepends=True)
+    whole = b"".join(line for line in lines if line.endswith(b"\n")).decode()
+    return parse_messages(whole), killed
 
 
 def run_cli(

@@ -9,20 +9,22 @@ secrets never printed, and a killed run resumed from its last STATE losing nothi
 
 from __future__ import annotations
 
-import json
-import signal
-import subprocess
-import sys
-import tempfile
-import time
+import itertools
 from collections import Counter
-from pathlib import Path
 
 import jsonschema
 import pytest
 
 from taps.common.sandbox import SandboxServer
-from tests.support import api_class, available_taps, config_for, parse_messages, run_cli, sync
+from tests.support import (
+    api_class,
+    available_taps,
+    config_for,
+    parse_messages,
+    run_cli,
+    run_until_killed,
+    sync,
+)
 from tests.support import tap_class as get_tap_class
 
 TAPS = available_taps()
@@ -169,31 +171,14 @@ def test_resume_after_kill_loses_nothing(package: str) -> None:
     api = api_class(package)(records=400)
     with SandboxServer(api, latency_ms=15) as server:
         tap_cls = get_tap_class(package)
-        with tempfile.TemporaryDirectory() as tmp:
-            config_path = Path(tmp, "config.json")
-            config_path.write_text(json.dumps(config_for(server)))
-            exe = str(Path(sys.executable).parent / tap_cls.name)
-            proc = subprocess.Popen(
-                [exe, "--config", str(config_path)],
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
-                text=True,
-            )
-            assert proc.stdout is not None
-            lines = []
-            records = 0
-            deadline = time.monotonic() + 60
-            while records < 150 and time.monotonic() < deadline:
-                line = proc.stdout.readline()
-                if not line:
-                    break
-                lines.append(line)
-                records += '"RECORD"' in line
-            proc.send_signal(signal.SIGKILL)
-            proc.wait()
-            first = parse_messages("".join(lines))
-            assert first.counts, "the first run emitted records before it was killed"
-            second = sync(tap_cls, config_for(server), state=first.state)
+        records = itertools.count(1)
+        first, _ = run_until_killed(
+            tap_cls.name,
+            config_for(server),
+            lambda line: b'"RECORD"' in line and next(records) >= 150,
+        )
+        assert first.counts, "the first run emitted records before it was killed"
+        second = sync(tap_cls, config_for(server), state=first.state)
         expected = api.expected_counts()
         for stream in expected:
             key = first.schemas.get(stream) or second.schemas[stream]

@@ -11,14 +11,8 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
-import signal
-import subprocess
-import sys
-import tempfile
 import typing as t
 from collections import defaultdict
-from pathlib import Path
 
 import pytest
 
@@ -29,7 +23,8 @@ from tests.support import (
     available_taps,
     config_for,
     declared_catalog,
-    parse_messages,
+    run_until_killed,
+    serial_config,
     sync,
     tap_class,
 )
@@ -72,7 +67,7 @@ def bookmarks(state: dict, keys: dict[str, str]) -> t.Iterator[tuple[str, dict, 
 def test_a_concurrent_run_sends_what_a_serial_run_sends(package: str) -> None:
     tap_cls = tap_class(package)
     with SandboxServer(api_class(package)(), latency_ms=LATENCY_MS) as server:
-        serial = sync(tap_cls, config_for(server, max_concurrent_requests=1))
+        serial = sync(tap_cls, serial_config(server))
         concurrent = sync(tap_cls, config_for(server, max_concurrent_requests=8))
     assert records_by_stream(concurrent) == records_by_stream(serial)
     assert concurrent.state == serial.state
@@ -110,34 +105,6 @@ def test_no_state_claims_a_record_not_yet_written(package: str) -> None:
     assert checked, "no bookmark covered any record: the test checked nothing"
 
 
-def run_until_killed(
-    tap_name: str, config: dict, catalog: dict, after_states: int
-) -> tuple[SyncResult, int]:
-    """Start the tap, SIGKILL it once `after_states` STATE messages are out; what it wrote
-    (whole lines) and how many STATE messages came in all."""
-    with tempfile.TemporaryDirectory() as tmp:
-        paths = {"config": Path(tmp, "config.json"), "catalog": Path(tmp, "catalog.json")}
-        paths["config"].write_text(json.dumps(config))
-        paths["catalog"].write_text(json.dumps(catalog))
-        args = [str(Path(sys.executable).parent / tap_name)]
-        for name, path in paths.items():
-            args += [f"--{name}", str(path)]
-        proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-        assert proc.stdout is not None
-        lines, states = [], 0
-        for line in proc.stdout:
-            lines.append(line)
-            if line.startswith(b'{"type":"STATE"'):
-                states += 1
-                if states == after_states:
-                    os.kill(proc.pid, signal.SIGKILL)
-                    break
-        proc.wait(30)
-        lines += proc.stdout.read().splitlines(keepends=True)
-    whole = b"".join(line for line in lines if line.endswith(b"\n")).decode()
-    return parse_messages(whole), states
-
-
 @pytest.mark.parametrize("package", ["pipeline_crm", "customer_messaging"])
 def test_a_run_killed_mid_sync_resumes_from_its_last_state_without_loss(package: str) -> None:
     tap_cls = tap_class(package)
@@ -146,8 +113,14 @@ def test_a_run_killed_mid_sync_resumes_from_its_last_state_without_loss(package:
         config = config_for(server, max_concurrent_requests=4)
         catalog = declared_catalog(tap_cls, config)
         everything = sync(tap_cls, config)
-        killed, states = run_until_killed(tap_cls.name, config, catalog, after_states=4)
-        assert states == 4, "the run ended before the kill"
+        states = itertools.count(1)
+        killed, in_time = run_until_killed(
+            tap_cls.name,
+            config,
+            lambda line: line.startswith(b'{"type":"STATE"') and next(states) == 4,
+            catalog,
+        )
+        assert in_time, "the run ended before the kill"
         last = killed.states[-1]
         assert any(bookmarks(last, keys)), "the kill came before any bookmark"
         resumed = sync(tap_cls, config, state=last)

@@ -16,7 +16,7 @@ from taps.common.concurrency import StateBoard
 from taps.common.output import BufferedWriter, StateLines
 from taps.common.sandbox import SandboxServer
 from taps.error_tracking.tap import TapErrorTracking
-from tests.support import api_class, config_for, sync
+from tests.support import api_class, config_for, serial_config, sync
 
 
 class SDKWrittenTap(TapErrorTracking):
@@ -27,7 +27,7 @@ class SDKWrittenTap(TapErrorTracking):
 
 def test_the_fast_path_writes_every_message_the_sdk_would() -> None:
     with SandboxServer(api_class("error_tracking")(records=30, drift=True)) as server:
-        fast = sync(TapErrorTracking, config_for(server, max_concurrent_requests=1), discover=True)
+        fast = sync(TapErrorTracking, serial_config(server), discover=True)
         sdk = sync(SDKWrittenTap, config_for(server), discover=True)
     assert len(fast.messages) == len(sdk.messages)
     for ours, theirs in zip(fast.messages, sdk.messages, strict=True):
