@@ -144,3 +144,16 @@ def misplaced(
             stored = {c: (row.get(c), kinds.get(c)) for c in candidates}
             wrong.append(f"{key}={json.dumps(value, default=str)[:80]} stored {stored}"[:300])
     return wrong
+
+
+def repeated_schemas(messages: t.Iterable[dict]) -> list[str]:
+    """Streams that announced the same SCHEMA twice in a row (a child stream syncs once per
+    parent; a target may flush its batch on every SCHEMA)."""
+    last: dict[str, dict] = {}
+    repeated = []
+    for message in messages:
+        if message["type"] == "SCHEMA":
+            if message == last.get(message["stream"]):
+                repeated.append(message["stream"])
+            last[message["stream"]] = message
+    return repeated

@@ -13,7 +13,7 @@ from __future__ import annotations
 import pytest
 
 from taps.common.sandbox import SandboxServer
-from tests.fidelity import invalid_records, missing_records, responses_seen
+from tests.fidelity import invalid_records, missing_records, repeated_schemas, responses_seen
 from tests.support import (
     VENDOR_EXAMPLES,
     api_class,
@@ -37,6 +37,7 @@ def test_real_records_arrive_whole(package: str) -> None:
     with SandboxServer(api) as server, responses_seen() as seen:
         result = sync(tap_cls, config_for(server), streams=examples, discover=True)
     assert invalid_records(result.messages) == []
+    assert repeated_schemas(result.messages) == []
     paging = {s.name: s.paginator.metadata_fields for s in tap_cls.stream_types}
     for stream, records in examples.items():
         assert result.counts.get(stream) == len(records), stream
