@@ -32,9 +32,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from taps.common.registry import tap_classes
-from taps.common.sandbox import SandboxServer, load_api
-from taps.common.settings import number
+from rest_taps.common.registry import tap_classes
+from rest_taps.common.sandbox import SandboxServer, load_api
+from rest_taps.common.settings import number
 
 METRIC = re.compile(r"METRIC: (\{.*\})$")
 

@@ -54,7 +54,7 @@ def sandbox(tap: str, records: int, latency_ms: float = 0) -> t.Iterator[Sandbox
         [
             sys.executable,
             "-m",
-            "taps.common.sandbox",
+            "rest_taps.common.sandbox",
             tap,
             "--records",
             str(records),

@@ -18,8 +18,8 @@ import sys
 from pathlib import Path
 
 from orchestration import accounts as production
-from taps.common.registry import tap_classes
-from taps.common.settings import EXAMPLE_API_URL
+from rest_taps.common.registry import tap_classes
+from rest_taps.common.settings import EXAMPLE_API_URL
 
 ROOT = Path(__file__).resolve().parent.parent
 PARENT = "rest-taps"

@@ -1,6 +1,6 @@
 """Write each tap README's settings table from the tap itself.
 
-The table between the two marker comments under "## Settings" in taps/<package>/README.md
+The table between the two marker comments under "## Settings" in rest_taps/<package>/README.md
 is the one `tap-<name> --about --format=markdown` prints. A test checks that every table
 is current.
 
@@ -15,7 +15,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from taps.common.registry import tap_classes
+from rest_taps.common.registry import tap_classes
 
 ROOT = Path(__file__).resolve().parent.parent
 BEGIN = "<!-- settings: written by `python -m scripts.tap_readmes write`; do not edit -->"
@@ -25,7 +25,7 @@ END = "<!-- end of settings -->"
 def readme(command: str) -> Path:
     """The README of a tap, by command name."""
     package = tap_classes()[command].__module__.split(".")[1]
-    return ROOT / "taps" / package / "README.md"
+    return ROOT / "rest_taps" / package / "README.md"
 
 
 def about_settings(command: str) -> str:

@@ -88,7 +88,7 @@ class Seen:
 @contextlib.contextmanager
 def responses_seen() -> t.Iterator[Seen]:
     """Watch every response the taps' streams get while the block runs."""
-    from taps.common.streams import BaseStream
+    from rest_taps.common.streams import BaseStream
 
     seen = Seen()
     send = BaseStream._request

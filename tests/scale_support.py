@@ -25,8 +25,8 @@ from pathlib import Path
 
 import psycopg
 
-from taps.common.sandbox import Request, SandboxAPI, SandboxServer, load_api
-from taps.common.sandbox.data import drift_tables
+from rest_taps.common.sandbox import Request, SandboxAPI, SandboxServer, load_api
+from rest_taps.common.sandbox.data import drift_tables
 from tests import fidelity
 from tests.fidelity import carries, normalized
 

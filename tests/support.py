@@ -15,8 +15,8 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from taps.common.registry import tap_class, tap_classes
-from taps.common.sandbox import SandboxAPI, SandboxServer
+from rest_taps.common.registry import tap_class, tap_classes
+from rest_taps.common.sandbox import SandboxAPI, SandboxServer
 
 ROOT = Path(__file__).resolve().parent.parent
 #: Real example records of the APIs, if present (a folder kept outside the repository).

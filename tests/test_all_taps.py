@@ -15,7 +15,7 @@ from collections import Counter
 import jsonschema
 import pytest
 
-from taps.common.sandbox import SandboxServer
+from rest_taps.common.sandbox import SandboxServer
 from tests.fidelity import repeated_schemas
 from tests.support import (
     api_class,

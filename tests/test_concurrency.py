@@ -16,7 +16,7 @@ from collections import defaultdict
 
 import pytest
 
-from taps.common.sandbox import SandboxServer
+from rest_taps.common.sandbox import SandboxServer
 from tests.support import (
     SyncResult,
     api_class,

@@ -12,7 +12,7 @@ from collections import Counter
 
 import pytest
 
-from taps.common.sandbox import SandboxServer
+from rest_taps.common.sandbox import SandboxServer
 from tests.fidelity import responses_seen
 from tests.support import api_class, available_taps, config_for, sync, tap_class
 

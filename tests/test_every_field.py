@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from taps.common.sandbox import SandboxServer
+from rest_taps.common.sandbox import SandboxServer
 from tests.fidelity import invalid_records, missing_records, responses_seen
 from tests.support import api_class, available_taps, config_for, sync, tap_class
 

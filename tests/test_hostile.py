@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from taps.common.sandbox import SandboxServer
-from taps.common.sandbox.server import gzip_zeros
+from rest_taps.common.sandbox import SandboxServer
+from rest_taps.common.sandbox.server import gzip_zeros
 from tests.support import (
     api_class,
     available_taps,

@@ -22,7 +22,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from taps.common.sandbox import SandboxServer
+from rest_taps.common.sandbox import SandboxServer
 from tests import fidelity
 from tests.fidelity import carries, normalized, responses_seen
 from tests.support import (

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from rest_taps.common import pagination
+from rest_taps.common.registry import tap_classes
 from scripts import project_files, tap_readmes
-from taps.common import pagination
-from taps.common.registry import tap_classes
 from tests.support import ROOT, available_taps
 
 
@@ -113,7 +113,7 @@ def test_a_tap_imports_no_sandbox(package: str) -> None:
     """The fake API is loaded only in sandbox mode: importing a tap does not load it."""
     code = (
         "import sys\n"
-        f"import taps.{package}.tap\n"
+        f"import rest_taps.{package}.tap\n"
         "print(' '.join(m for m in sys.modules if 'sandbox' in m.split('.')))"
     )
     proc = subprocess.run(

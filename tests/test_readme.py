@@ -1,6 +1,6 @@
 """Every command in every README runs as written, against the sandbox.
 
-The convention, for README.md and every taps/*/README.md: a fenced block tagged `sh`
+The convention, for README.md and every rest_taps/*/README.md: a fenced block tagged `sh`
 holds commands a reader can paste on this machine after `make setup`, one a line (a line
 ending in a backslash continues on the next), with `.venv/bin` on PATH; comments and blank
 lines are not commands. Commands that cannot run here (a real API, an editor) go in a
@@ -30,10 +30,10 @@ from pathlib import Path
 
 import pytest
 
-from taps.common.registry import tap_classes
+from rest_taps.common.registry import tap_classes
 from tests.support import ROOT
 
-READMES = [ROOT / "README.md", *sorted(ROOT.glob("taps/*/README.md"))]
+READMES = [ROOT / "README.md", *sorted(ROOT.glob("rest_taps/*/README.md"))]
 RUNNABLE = "sh"
 #: Shell tags that would leave a reader guessing whether the block runs.
 AMBIGUOUS = {"bash", "shell", "console", "zsh", "shell-session", "sh-session"}
@@ -107,14 +107,14 @@ def output_of(command: str, stdout: str, cwd: Path) -> str:
 
 
 def tap_invoked(command: str) -> str | None:
-    """The tap the first command of a pipeline runs (`tap-x`, `python -m taps.x`), if any."""
+    """The tap the first command of a pipeline runs (`tap-x`, `python -m rest_taps.x`), if any."""
     tokens = words(command)
     first = tokens[: tokens.index("|")] if "|" in tokens else tokens
     for i, word in enumerate(first):
         if Path(word).name in tap_classes():
             return Path(word).name
-        if word == "-m" and i + 1 < len(first) and first[i + 1].startswith("taps."):
-            package = first[i + 1].removeprefix("taps.")
+        if word == "-m" and i + 1 < len(first) and first[i + 1].startswith("rest_taps."):
+            package = first[i + 1].removeprefix("rest_taps.")
             if package != "common.sandbox":
                 return "tap-" + package.replace("_", "-")
     return None
@@ -141,7 +141,7 @@ def check_sandbox_server(command: str, cwd: Path) -> None:
 
 
 def check_command(command: str, cwd: Path) -> None:
-    if "taps.common.sandbox" in command or "rest-taps-sandbox" in command:
+    if "rest_taps.common.sandbox" in command or "rest-taps-sandbox" in command:
         check_sandbox_server(command, cwd)
         return
     proc = subprocess.run(

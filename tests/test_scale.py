@@ -34,8 +34,8 @@ import pytest
 
 from orchestration import accounts, jobs
 from orchestration.local_stack import BUCKET, STATE_PREFIX, LocalStack
-from taps.common.registry import tap_class
-from taps.pipeline_crm.streams import SINCE_EVER
+from rest_taps.common.registry import tap_class
+from rest_taps.pipeline_crm.streams import SINCE_EVER
 from tests import scale_support as support
 from tests.support import ROOT, declared_catalog
 

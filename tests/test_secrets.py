@@ -16,8 +16,8 @@ from urllib.parse import quote, quote_plus
 
 import pytest
 
-from taps.common import redaction
-from taps.common.sandbox import SandboxServer
+from rest_taps.common import redaction
+from rest_taps.common.sandbox import SandboxServer
 from tests.support import api_class, available_taps, config_for, run_cli, tap_class
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pytest
 
-from taps.common.sandbox import SandboxServer
+from rest_taps.common.sandbox import SandboxServer
 from tests.fidelity import invalid_records, missing_records, repeated_schemas, responses_seen
 from tests.support import (
     VENDOR_EXAMPLES,

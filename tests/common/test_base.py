@@ -17,14 +17,14 @@ import typing as t
 
 import pytest
 
-from taps.common import redaction
-from taps.common.auth import AuthPlacement
-from taps.common.pagination import PageNumberPaging
-from taps.common.ratelimit import RateGate
-from taps.common.sandbox import Request, Response, SandboxAPI, SandboxServer, route
-from taps.common.settings import config_schema, credential_property
-from taps.common.streams import BaseStream
-from taps.common.tap import BaseTap
+from rest_taps.common import redaction
+from rest_taps.common.auth import AuthPlacement
+from rest_taps.common.pagination import PageNumberPaging
+from rest_taps.common.ratelimit import RateGate
+from rest_taps.common.sandbox import Request, Response, SandboxAPI, SandboxServer, route
+from rest_taps.common.settings import config_schema, credential_property
+from rest_taps.common.streams import BaseStream
+from rest_taps.common.tap import BaseTap
 from tests.support import ROOT, sync
 
 SCHEMA = {
@@ -365,7 +365,7 @@ def test_a_429_in_one_worker_holds_every_worker() -> None:
 def test_an_uncaught_error_prints_one_masked_line() -> None:
     """Not a traceback (which no log filter sees): one line, the secret masked."""
     code = (
-        "from taps.common import errors, redaction\n"
+        "from rest_taps.common import errors, redaction\n"
         "redaction.install(['Zq8 a+b/c&d=s3cr3t'])\n"
         "errors.install_excepthook()\n"
         "raise RuntimeError('boom with Zq8 a+b/c&d=s3cr3t inside')\n"

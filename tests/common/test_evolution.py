@@ -9,8 +9,8 @@ import random
 import pytest
 from singer_sdk.typing import DEFAULT_JSONSCHEMA_VALIDATOR
 
-from taps.common.errors import SchemaDriftError
-from taps.common.evolution import Evolution, FitCheck, Node, infer
+from rest_taps.common.errors import SchemaDriftError
+from rest_taps.common.evolution import Evolution, FitCheck, Node, infer
 from tests.fidelity import normalized
 
 SCHEMA = {

@@ -12,10 +12,10 @@ from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.io_base import SingerWriter
 from singer_sdk.singerlib import StateMessage
 
-from taps.common.concurrency import StateBoard
-from taps.common.output import BufferedWriter, StateLines
-from taps.common.sandbox import SandboxServer
-from taps.error_tracking.tap import TapErrorTracking
+from rest_taps.common.concurrency import StateBoard
+from rest_taps.common.output import BufferedWriter, StateLines
+from rest_taps.common.sandbox import SandboxServer
+from rest_taps.error_tracking.tap import TapErrorTracking
 from tests.support import api_class, config_for, serial_config, sync
 
 

@@ -9,8 +9,8 @@ import pytest
 import requests
 from singer_sdk.streams.rest import HTTPRequest
 
-from taps.common.errors import PaginationError
-from taps.common.pagination import (
+from rest_taps.common.errors import PaginationError
+from rest_taps.common.pagination import (
     BodyCursorPaging,
     NextCursorPaging,
     OffsetPaging,
@@ -20,7 +20,7 @@ from taps.common.pagination import (
     SinglePage,
     StartCursorPaging,
 )
-from taps.common.records import BadResponseError, RecordsPath, json_body
+from rest_taps.common.records import BadResponseError, RecordsPath, json_body
 
 
 def response(body: object) -> requests.Response:

@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from taps.common.errors import WaitTooLongError
-from taps.common.ratelimit import RateGate
+from rest_taps.common.errors import WaitTooLongError
+from rest_taps.common.ratelimit import RateGate
 
 NAMES = ("X-Remaining", "X-Reset")
 

@@ -17,10 +17,10 @@ from singer_sdk.helpers._state import StateWriter
 from singer_sdk.pagination import BaseAPIPaginator
 from singer_sdk.plugin_base import PluginBase
 
-from taps.common.output import BufferedWriter
-from taps.common.pagination import Paging
-from taps.common.streams import BaseStream
-from taps.common.tap import BaseTap
+from rest_taps.common.output import BufferedWriter
+from rest_taps.common.pagination import Paging
+from rest_taps.common.streams import BaseStream
+from rest_taps.common.tap import BaseTap
 
 #: SDK class → its private members the base classes override or call, with the
 #: parameters they are called with.
@@ -89,7 +89,7 @@ def test_every_private_override_is_on_the_list(sdk: type, ours: type) -> None:
     overridden = {
         name
         for cls in ours.__mro__
-        if cls.__module__.startswith("taps.")
+        if cls.__module__.startswith("rest_taps.")
         for name in cls.__dict__
         if name.startswith("_")
         and not name.startswith("__")

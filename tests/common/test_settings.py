@@ -8,8 +8,8 @@ import decimal
 import pytest
 from singer_sdk.exceptions import ConfigValidationError
 
-from taps.common.settings import normalize, number, validate
-from taps.error_tracking.tap import TapErrorTracking
+from rest_taps.common.settings import normalize, number, validate
+from rest_taps.error_tracking.tap import TapErrorTracking
 from tests.support import run_cli
 
 SCHEMA = TapErrorTracking.config_jsonschema

@@ -7,9 +7,9 @@ import base64
 import pytest
 import requests
 
-from taps.common.sandbox import SandboxServer
-from taps.crm_helpdesk.sandbox import CURSOR_STREAMS, SINGLE_PAGE_STREAMS, CrmHelpdeskAPI
-from taps.crm_helpdesk.tap import TapCrmHelpdesk
+from rest_taps.common.sandbox import SandboxServer
+from rest_taps.crm_helpdesk.sandbox import CURSOR_STREAMS, SINGLE_PAGE_STREAMS, CrmHelpdeskAPI
+from rest_taps.crm_helpdesk.tap import TapCrmHelpdesk
 from tests.support import parse_messages, run_cli, serial_config, sync
 
 CURSOR_PATHS = {f"/v1/{stream}" for stream in CURSOR_STREAMS}

@@ -13,8 +13,8 @@ import jsonschema
 import pytest
 import requests
 
-from taps.common.sandbox import SandboxServer
-from taps.crm_helpdesk.sandbox import (
+from rest_taps.common.sandbox import SandboxServer
+from rest_taps.crm_helpdesk.sandbox import (
     CURSOR_STREAMS,
     SINGLE_PAGE_STREAMS,
     STREAMS,
@@ -23,7 +23,7 @@ from taps.crm_helpdesk.sandbox import (
 )
 from tests.support import ROOT, vendor_examples
 
-SCHEMAS = ROOT / "taps" / "crm_helpdesk" / "schemas"
+SCHEMAS = ROOT / "rest_taps" / "crm_helpdesk" / "schemas"
 
 #: Fields the sandbox serves although the schemas do not declare them (left to the tap's
 #: runtime schema evolution).

@@ -3,7 +3,7 @@ whose values drift from their documented types."""
 
 from singer_sdk.testing import get_tap_test_class
 
-from taps.crm_helpdesk.tap import TapCrmHelpdesk
+from rest_taps.crm_helpdesk.tap import TapCrmHelpdesk
 from tests.support import drift_config
 
 TestTapCrmHelpdesk = get_tap_test_class(TapCrmHelpdesk, config={"sandbox": True})

@@ -13,9 +13,9 @@ import typing as t
 import pytest
 import requests
 
-from taps.common.sandbox import SandboxServer
-from taps.customer_messaging.sandbox import PAGE_SIZES, CustomerMessagingAPI, cursor_after
-from taps.customer_messaging.tap import TapCustomerMessaging
+from rest_taps.common.sandbox import SandboxServer
+from rest_taps.customer_messaging.sandbox import PAGE_SIZES, CustomerMessagingAPI, cursor_after
+from rest_taps.customer_messaging.tap import TapCustomerMessaging
 from tests.support import config_for, parse_messages, run_cli, sync
 
 DAY = 86_400

@@ -13,9 +13,9 @@ import typing as t
 import pytest
 import requests
 
-from taps.common.sandbox import SandboxServer
-from taps.customer_messaging.sandbox import CHILDREN, CustomerMessagingAPI
-from taps.customer_messaging.tap import TapCustomerMessaging
+from rest_taps.common.sandbox import SandboxServer
+from rest_taps.customer_messaging.sandbox import CHILDREN, CustomerMessagingAPI
+from rest_taps.customer_messaging.tap import TapCustomerMessaging
 from tests.support import config_for, sync, vendor_examples
 
 OBJECT_ID = re.compile(r"^[0-9a-f]{24}$")

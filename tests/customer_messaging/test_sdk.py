@@ -3,7 +3,7 @@ whose values drift from their documented types."""
 
 from singer_sdk.testing import get_tap_test_class
 
-from taps.customer_messaging.tap import TapCustomerMessaging
+from rest_taps.customer_messaging.tap import TapCustomerMessaging
 from tests.support import drift_config
 
 TestTapCustomerMessaging = get_tap_test_class(TapCustomerMessaging, config={"sandbox": True})

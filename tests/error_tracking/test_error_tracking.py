@@ -6,9 +6,9 @@ import time
 
 import pytest
 
-from taps.common.sandbox import SandboxServer
-from taps.error_tracking.sandbox import ErrorTrackingAPI
-from taps.error_tracking.tap import TapErrorTracking
+from rest_taps.common.sandbox import SandboxServer
+from rest_taps.error_tracking.sandbox import ErrorTrackingAPI
+from rest_taps.error_tracking.tap import TapErrorTracking
 from tests.support import serial_config, sync
 
 INCREMENTAL = ("items", "occurrences", "deploys")

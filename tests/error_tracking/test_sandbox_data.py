@@ -13,13 +13,13 @@ import jsonschema
 import pytest
 import requests
 
-from taps.common.sandbox import SandboxServer
-from taps.error_tracking.sandbox import LEVELS, ErrorTrackingAPI
-from taps.error_tracking.tap import TapErrorTracking
+from rest_taps.common.sandbox import SandboxServer
+from rest_taps.error_tracking.sandbox import LEVELS, ErrorTrackingAPI
+from rest_taps.error_tracking.tap import TapErrorTracking
 from tests.fidelity import normalized
 from tests.support import ROOT, config_for, sync, vendor_examples
 
-SCHEMA_DIR = ROOT / "taps" / "error_tracking" / "schemas"
+SCHEMA_DIR = ROOT / "rest_taps" / "error_tracking" / "schemas"
 STREAMS = sorted(p.stem for p in SCHEMA_DIR.glob("*.json"))
 PATHS = {
     "items": "/v1/items",

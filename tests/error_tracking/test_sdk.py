@@ -3,7 +3,7 @@ whose values drift from their documented types."""
 
 from singer_sdk.testing import get_tap_test_class
 
-from taps.error_tracking.tap import TapErrorTracking
+from rest_taps.error_tracking.tap import TapErrorTracking
 from tests.support import drift_config
 
 TestTapErrorTracking = get_tap_test_class(TapErrorTracking, config={"sandbox": True})

@@ -8,10 +8,10 @@ from collections.abc import Iterator
 import jsonschema
 import pytest
 
-from taps.common.sandbox import SandboxServer
-from taps.pipeline_crm import fields
-from taps.pipeline_crm.sandbox import UNDEFINED_FIELDS, PipelineCrmAPI, field_key
-from taps.pipeline_crm.tap import TapPipelineCrm
+from rest_taps.common.sandbox import SandboxServer
+from rest_taps.pipeline_crm import fields
+from rest_taps.pipeline_crm.sandbox import UNDEFINED_FIELDS, PipelineCrmAPI, field_key
+from rest_taps.pipeline_crm.tap import TapPipelineCrm
 from tests.support import config_for
 
 KEY = "0123456789abcdef0123456789abcdef01234567"

@@ -7,10 +7,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from taps.common.sandbox import SandboxServer
-from taps.pipeline_crm.sandbox import RECENTS, PipelineCrmAPI
-from taps.pipeline_crm.streams import Deals
-from taps.pipeline_crm.tap import TapPipelineCrm
+from rest_taps.common.sandbox import SandboxServer
+from rest_taps.pipeline_crm.sandbox import RECENTS, PipelineCrmAPI
+from rest_taps.pipeline_crm.streams import Deals
+from rest_taps.pipeline_crm.tap import TapPipelineCrm
 from tests.support import config_for, run_cli, sync
 
 TOKEN = PipelineCrmAPI.credentials["api_token"]

@@ -12,9 +12,9 @@ import re
 import pytest
 import requests
 
-from taps.common.sandbox import SandboxServer
-from taps.pipeline_crm.sandbox import PAGED, RECENTS, SINGLE, PipelineCrmAPI
-from taps.pipeline_crm.tap import TapPipelineCrm
+from rest_taps.common.sandbox import SandboxServer
+from rest_taps.pipeline_crm.sandbox import PAGED, RECENTS, SINGLE, PipelineCrmAPI
+from rest_taps.pipeline_crm.tap import TapPipelineCrm
 from tests.support import VENDOR_EXAMPLES, config_for, sync, vendor_examples
 
 TOKEN = PipelineCrmAPI.credentials["api_token"]

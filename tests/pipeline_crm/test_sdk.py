@@ -3,7 +3,7 @@ whose values drift from their documented types."""
 
 from singer_sdk.testing import get_tap_test_class
 
-from taps.pipeline_crm.tap import TapPipelineCrm
+from rest_taps.pipeline_crm.tap import TapPipelineCrm
 from tests.support import drift_config
 
 TestTapPipelineCrm = get_tap_test_class(TapPipelineCrm, config={"sandbox": True})

@@ -18,13 +18,13 @@ import jsonschema
 import pytest
 import requests
 
-from taps.common.sandbox import SandboxServer
-from taps.web_experiments.sandbox import API
-from taps.web_experiments.streams import STREAMS
-from taps.web_experiments.tap import TapWebExperiments
+from rest_taps.common.sandbox import SandboxServer
+from rest_taps.web_experiments.sandbox import API
+from rest_taps.web_experiments.streams import STREAMS
+from rest_taps.web_experiments.tap import TapWebExperiments
 from tests.support import ROOT, config_for, sync
 
-SCHEMAS = ROOT / "taps" / "web_experiments" / "schemas"
+SCHEMAS = ROOT / "rest_taps" / "web_experiments" / "schemas"
 PATHS = {stream.name: stream.path for stream in STREAMS}
 #: Stream → its primary key fields and replication key (fields that never drift).
 KEYS = {

@@ -3,7 +3,7 @@ whose values drift from their documented types."""
 
 from singer_sdk.testing import get_tap_test_class
 
-from taps.web_experiments.tap import TapWebExperiments
+from rest_taps.web_experiments.tap import TapWebExperiments
 from tests.support import drift_config
 
 TestTapWebExperiments = get_tap_test_class(TapWebExperiments, config={"sandbox": True})

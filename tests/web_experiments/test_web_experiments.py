@@ -9,10 +9,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from taps.common.sandbox import Request, SandboxServer
-from taps.web_experiments.sandbox import API, ROUTES, _scramble
-from taps.web_experiments.streams import STREAMS
-from taps.web_experiments.tap import TapWebExperiments
+from rest_taps.common.sandbox import Request, SandboxServer
+from rest_taps.web_experiments.sandbox import API, ROUTES, _scramble
+from rest_taps.web_experiments.streams import STREAMS
+from rest_taps.web_experiments.tap import TapWebExperiments
 from tests.support import run_cli, serial_config, sync
 
 PATHS = {stream.name: stream.path for stream in STREAMS}
