@@ -546,6 +546,35 @@ class BaseStream(RESTStream[t.Any]):
             for future in ahead:
                 future.cancel()
 
+    # -- failing alone ----------------------------------------------------------------------
+
+    def sync(self, context: Context | None = None) -> None:  # type: ignore[misc]
+        """Sync, or fail alone (`rest_taps.common.failures`): a failure that concerns only
+        this stream is recorded and the other streams go on; a child stream that failed
+        is not read again for later parents."""
+        failures = self._tap.stream_failures
+        if failures.failed(self.name):
+            return
+        try:
+            super().sync(context)
+        except Exception as exc:
+            if not failures.isolate(self, exc):
+                raise
+
+    def finalize_state_progress_markers(self, state: dict | None = None) -> None:
+        """A stream that failed keeps the bookmark it had: the progress of an unfinished
+        read of unsorted records is dropped, not promoted."""
+        if state or not self._tap.stream_failures.failed(self.name):
+            super().finalize_state_progress_markers(state)
+            return
+        for child in self.child_streams:
+            if child.selected:
+                child.finalize_state_progress_markers()
+        own = self.stream_state
+        for part in (own, *own.get("partitions", ())):
+            part.pop("progress_markers", None)
+        self._write_state_message()
+
     def _fetch(self, context: Context | None) -> t.Iterator[dict[str, t.Any]]:
         try:
             yield from super().get_records(context)
@@ -563,6 +592,7 @@ class BaseStream(RESTStream[t.Any]):
             for child in self.child_streams
             if isinstance(child, BaseStream)
             and child.selected
+            and not self._tap.stream_failures.failed(child.name)
             and not child.client_side_filter
             and not child.child_streams
         ]
