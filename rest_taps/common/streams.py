@@ -53,6 +53,7 @@ from rest_taps.common.errors import (
 )
 from rest_taps.common.evolution import Change, Evolution
 from rest_taps.common.http import describe_request, retry_after_seconds
+from rest_taps.common.keys import KeyForms, conversion
 from rest_taps.common.output import BufferedWriter
 from rest_taps.common.pagination import Paging, SinglePage
 from rest_taps.common.records import BadResponseError, RecordsPath, json_body
@@ -391,11 +392,27 @@ class BaseStream(RESTStream[t.Any]):
         drop = self.paginator.metadata_fields
         if drop:
             records = [{k: v for k, v in r.items() if k not in drop} for r in records]
+        if self.key_forms.conversions:
+            for record in records:
+                self.key_forms.conform(record, self.logger.warning)
         if self._floor is None:
             return records
         kept = [r for r in records if not self._below_floor(r)]
         self._page_below_floor = len(kept) < len(records)
         return kept
+
+    @cached_property
+    def key_forms(self) -> KeyForms:
+        """Converts key and bookmark values sent in another form than declared
+        (`rest_taps.common.keys`)."""
+        properties = self.schema.get("properties", {})
+        names = [*(self.primary_keys or ()), *([self.replication_key] * bool(self.replication_key))]
+        found = (
+            conversion(name, properties[name], bookmark=name == self.replication_key)
+            for name in dict.fromkeys(names)
+            if name in properties
+        )
+        return KeyForms(self.name, [c for c in found if c is not None])
 
     def _below_floor(self, record: dict) -> bool:
         """Older than the bookmark? A value of another type is kept (and stops the run as
