@@ -1,0 +1,285 @@
+"""Promises of a run that no other test would notice broken, each over real HTTP against a
+tap's sandbox with the default settings (concurrent streams, read-ahead, discovery).
+
+Each test here was written against one plausible bug, put into the code by hand, that the
+rest of the suite let through: a record without its key on the fast path, a learned
+schema not kept or not replayed, a whitelist catalog read as select-all, a request slot
+kept by a failed request, STATE lines left in a buffer, a credential followed to another
+port, a page cap one short, a 429 that holds only its own worker, and a failed run whose
+other streams keep on sending.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import typing as t
+from pathlib import Path
+
+import pytest
+
+from rest_taps.common.sandbox import SandboxServer
+from tests.fidelity import invalid_records
+from tests.support import (
+    api_class,
+    config_for,
+    declared_catalog,
+    parse_messages,
+    run_cli,
+    sync,
+    tap_class,
+)
+
+TAP = tap_class("error_tracking")
+
+
+def environments(records: list[dict] | None = None, **extra: t.Any) -> SandboxServer:
+    """A sandbox of the error-tracking API whose `environments` records carry `extra`."""
+    api = api_class("error_tracking")(records=20)
+    rows = records if records is not None else api.tables["environments"]
+    api.replace("environments", [{**row, **extra} for row in rows])
+    return SandboxServer(api)
+
+
+# -- keys and schemas ---------------------------------------------------------------------------
+
+
+def test_a_record_without_its_primary_key_ends_the_run_naming_it() -> None:
+    """Even a record that fits the schema in every other way (the fast path's case)."""
+    api = api_class("error_tracking")(records=20)
+    rows = [dict(row) for row in api.tables["environments"]]
+    del rows[3]["id"]
+    with environments(rows) as server:
+        proc = run_cli(TAP.name, config_for(server))
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    last = proc.stderr.strip().splitlines()[-1]
+    assert "Stream 'environments'" in last
+    assert "key property 'id' has no value" in last
+    emitted = parse_messages(proc.stdout).records("environments")
+    assert all("id" in record for record in emitted)
+
+
+def test_a_learned_schema_is_kept_in_state_and_announced_by_the_next_run() -> None:
+    """A property a run learned keeps its type in the next run (resumed from the first
+    run's state), announced in its first SCHEMA, though that run's values are of another
+    type: they go to a variant, and the target never splits the column."""
+    with environments(audit_note="text") as server:
+        first = sync(TAP, config_for(server), streams=["environments"])
+        learned = first.schemas["environments"]["schema"]["properties"]["audit_note"]
+        assert "string" in learned["type"]
+        api = server.api
+        api.replace(
+            "environments", [{**row, "audit_note": 7} for row in api.tables["environments"]]
+        )
+        second = sync(TAP, config_for(server), state=first.state, streams=["environments"])
+    announced = next(m for m in second.messages if m["type"] == "SCHEMA")
+    assert announced["schema"]["properties"].get("audit_note") == learned
+    records = second.records("environments")
+    assert records
+    assert all("audit_note" not in r and r["audit_note__v_integer"] == 7 for r in records)
+    assert invalid_records(second.messages) == []
+
+
+@pytest.mark.parametrize("evolution", [None, "auto"])
+def test_a_catalog_that_deselects_properties_is_a_whitelist(evolution: str | None) -> None:
+    """With `schema_evolution: auto` (the default), a catalog that deselects a property
+    gets neither it nor the properties the catalog does not list."""
+    with environments(audit_note="text") as server:
+        config = config_for(server)
+        if evolution is not None:
+            config["schema_evolution"] = evolution
+        catalog = declared_catalog(TAP, config, ["environments"])
+        entry = next(e for e in catalog["streams"] if e["tap_stream_id"] == "environments")
+        for md in entry["metadata"]:
+            if md["breadcrumb"] == ["properties", "environment"]:
+                md["metadata"]["selected"] = False
+        proc = run_cli(TAP.name, config, catalog=catalog)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    result = parse_messages(proc.stdout)
+    records = result.records("environments")
+    assert len(records) == len(server.api.tables["environments"])
+    for record in records:
+        assert not any(k == "environment" or k.startswith("environment__v_") for k in record)
+        assert "audit_note" not in record
+    declared = result.schemas["environments"]["schema"]["properties"]
+    assert "environment" not in declared
+    assert "audit_note" not in declared
+    assert invalid_records(result.messages) == []
+
+
+# -- requests -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [{"kind": "drop", "times": 4}, {"kind": "slow", "delay": 3, "times": 4}],
+    ids=["dropped-connections", "time-outs"],
+)
+def test_failed_requests_give_their_slot_back(fault: dict) -> None:
+    """More failed requests than there are slots: the retries still find one, and the
+    run ends with every record."""
+    with SandboxServer(api_class("error_tracking")(records=40)) as server:
+        server.inject("*", **fault)
+        config = config_for(server, max_concurrent_requests=2, request_timeout=0.5, max_retries=6)
+        proc = run_cli(TAP.name, config, timeout=40)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert parse_messages(proc.stdout).counts == server.api.expected_counts()
+
+
+def test_a_redirect_to_another_port_of_the_same_host_is_refused() -> None:
+    """Another port is another origin: not one request (nor the credential) goes there."""
+    with (
+        SandboxServer(api_class("error_tracking")(records=5)) as server,
+        SandboxServer(api_class("error_tracking")(records=5)) as other_port,
+    ):
+        server.inject("*", kind="redirect", status=307, location=other_port.url + "{path}")
+        proc = run_cli(TAP.name, config_for(server))
+    assert proc.returncode == 1
+    assert "outside the API's origin" in proc.stderr.strip().splitlines()[-1]
+    assert other_port.requests == []
+
+
+@pytest.mark.parametrize(("pages_allowed", "fails"), [(0, False), (-1, True)])
+def test_max_pages_is_the_number_of_pages_allowed(pages_allowed: int, fails: bool) -> None:
+    """A stream with exactly `max_pages` pages syncs; one page more ends the run."""
+    api = api_class("error_tracking")(records=20)
+    count = len(api.tables["environments"])
+    pages = count // 20 + 1  # 20 a page: full pages, then a short (or empty) one
+    assert pages >= 2
+    with SandboxServer(api) as server:
+        config = config_for(server, max_pages=pages + pages_allowed)
+        if fails:
+            with pytest.raises(SystemExit):
+                sync(TAP, config, streams=["environments"])
+        else:
+            result = sync(TAP, config, streams=["environments"])
+            assert result.counts == {"environments": count}
+
+
+def test_a_discovery_sample_of_records_read_ahead_is_a_copy() -> None:
+    """Discovery fits its sample (moving values to variants, in nested objects too);
+    records read ahead of the sync are sampled as a copy, so the sync writes them as
+    the API sent them."""
+    tap_cls = tap_class("pipeline_crm")
+    with SandboxServer(api_class("pipeline_crm")(records=20)) as server:
+        config = config_for(server)
+        tap = tap_cls(config=config, catalog=declared_catalog(tap_cls, config))
+        stream = tap.streams["deal_fields"]
+        ahead = stream.read_ahead_of_sync()
+        sample = stream.sample(None)
+        as_read = copy.deepcopy(ahead.result())
+    assert any(isinstance(v, dict | list) and v for r in as_read for v in r.values())
+    for record in sample:  # whatever fitting the sample does to it, at any depth
+        scramble(record)
+    assert ahead.result() == as_read
+
+
+def scramble(value: t.Any) -> None:
+    """Empty every object and list within `value`, in place."""
+    items = value.values() if isinstance(value, dict) else value
+    for item in list(items):
+        if isinstance(item, dict | list):
+            scramble(item)
+    value.clear()
+
+
+# -- a STATE line reaches the reader ------------------------------------------------------------
+
+
+def test_a_state_line_reaches_the_reader_while_the_run_goes_on() -> None:
+    """One stream stalls; another ends and its STATE (and the records it covers) can be
+    read at once, not when the run ends: a run killed while it waits has saved that."""
+    api = api_class("error_tracking")(records=20)
+    with SandboxServer(api) as server:
+        server.inject("/v1/users", kind="slow", delay=30)
+        config = config_for(server, max_retries=0)
+        catalog = declared_catalog(TAP, config, ["deploys", "users"])
+        lines = lines_until(TAP.name, config, catalog, lambda line: b'"STATE"' in line)
+    result = parse_messages(b"".join(lines).decode())
+    assert result.states, "no STATE line could be read while the run was going on"
+    assert result.state["bookmarks"]["deploys"].get("replication_key_value")
+    assert result.counts == {"deploys": api.expected_counts()["deploys"]}
+
+
+def lines_until(
+    tap_name: str, config: dict, catalog: dict, wanted: t.Callable[[bytes], bool]
+) -> list[bytes]:
+    """The whole lines a tap's command writes until one is `wanted` (or 20 s pass), read
+    as they come; then the tap is killed."""
+    with tempfile.TemporaryDirectory() as tmp:
+        args = [str(Path(sys.executable).parent / tap_name)]
+        for name, value in (("config", config), ("catalog", catalog)):
+            path = Path(tmp, f"{name}.json")
+            path.write_text(json.dumps(value))
+            args += [f"--{name}", str(path)]
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+        proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
+        assert proc.stdout is not None
+        read: queue.Queue[bytes] = queue.Queue()
+        reader = threading.Thread(target=lambda: [read.put(x) for x in proc.stdout], daemon=True)  # type: ignore[union-attr]
+        reader.start()
+        lines: list[bytes] = []
+        deadline = time.monotonic() + 20
+        try:
+            while time.monotonic() < deadline:
+                try:
+                    line = read.get(timeout=deadline - time.monotonic())
+                except queue.Empty:
+                    break
+                lines.append(line)
+                if wanted(line):
+                    break
+        finally:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait(30)
+    return [line for line in lines if line.endswith(b"\n")]
+
+
+# -- one failure, one gate ----------------------------------------------------------------------
+
+
+def test_a_429_holds_every_stream_until_its_retry_after() -> None:
+    """A 429 with `Retry-After: 1` to one child request: no request of any stream leaves
+    until that second has passed (those already on their way aside), and the run, with
+    work left after it, still reads every record."""
+    api = api_class("pipeline_crm")(records=120)
+    latency = 0.02
+    with SandboxServer(api, latency_ms=latency * 1000) as server:
+        throttled = server.inject("/v1/deals/*/products", status=429, retry_after=1)
+        result = sync(tap_class("pipeline_crm"), config_for(server))
+    assert throttled.hits == 1
+    assert result.counts == api.expected_counts()
+    at = next(r.received for r in server.requests if r.path.endswith("/products"))
+    after = [r.received - at for r in server.requests if r.received > at]
+    assert any(gap > 1.0 for gap in after), "no work was left after the hold: nothing checked"
+    held = [round(gap, 3) for gap in after if latency + 0.3 < gap < 0.95]
+    assert held == [], "requests sent while Retry-After held the gate"
+
+
+def test_after_a_failure_no_stream_sends_another_request() -> None:
+    """One stream fails at once; the others, mid-way through their pages, stop: no
+    request leaves once the run is ending (watched in-process, where nothing ends the
+    other streams' threads but the tap itself)."""
+    api = api_class("customer_messaging")(records=400)
+    with SandboxServer(api, latency_ms=50) as server:
+        server.inject("/v1/admins", status=400)
+        with pytest.raises(SystemExit):
+            sync(
+                tap_class("customer_messaging"),
+                config_for(server),
+                streams=["admins", "activity_logs"],
+            )
+        ended = time.monotonic()
+        time.sleep(0.5)
+        pages = server.requests_to("/v1/admins/activity_logs")
+    late = [round(r.received - ended, 3) for r in pages if r.received > ended + 0.1]
+    assert late == [], "requests sent after the run had failed"
+    assert len(pages) < 8, "the stream ran to its end before the failure: nothing checked"
