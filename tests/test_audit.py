@@ -247,17 +247,17 @@ def lines_until(
 
 
 def test_a_429_holds_every_stream_until_its_retry_after() -> None:
-    """A 429 with `Retry-After: 1` to one child request: no request of any stream leaves
-    until that second has passed (those already on their way aside), and the run, with
-    work left after it, still reads every record."""
-    api = api_class("pipeline_crm")(records=120)
-    latency = 0.02
+    """A 429 with `Retry-After: 1` to one stream's first request: no request of any other
+    stream (their pages, children and read-ahead) leaves until that second has passed
+    (those already on their way aside), and the run still reads every record."""
+    api = api_class("pipeline_crm")(records=300)
+    latency = 0.03
     with SandboxServer(api, latency_ms=latency * 1000) as server:
-        throttled = server.inject("/v1/deals/*/products", status=429, retry_after=1)
+        throttled = server.inject("/v1/roles", status=429, retry_after=1)
         result = sync(tap_class("pipeline_crm"), config_for(server))
     assert throttled.hits == 1
     assert result.counts == api.expected_counts()
-    at = next(r.received for r in server.requests if r.path.endswith("/products"))
+    at = server.requests_to("/v1/roles")[0].received
     after = [r.received - at for r in server.requests if r.received > at]
     assert any(gap > 1.0 for gap in after), "no work was left after the hold: nothing checked"
     held = [round(gap, 3) for gap in after if latency + 0.3 < gap < 0.95]
