@@ -12,6 +12,7 @@ other streams keep on sending.
 from __future__ import annotations
 
 import copy
+import itertools
 import json
 import os
 import queue
@@ -26,10 +27,12 @@ from pathlib import Path
 
 import pytest
 
-from rest_taps.common.sandbox import SandboxServer
+from rest_taps.common.sandbox import SandboxAPI, SandboxServer
 from tests.fidelity import invalid_records
 from tests.support import (
+    SyncResult,
     api_class,
+    available_taps,
     config_for,
     declared_catalog,
     parse_messages,
@@ -67,51 +70,76 @@ def test_a_record_without_its_primary_key_ends_the_run_naming_it() -> None:
     assert all("id" in record for record in emitted)
 
 
-def test_a_learned_schema_is_kept_in_state_and_announced_by_the_next_run() -> None:
+def noted(api: SandboxAPI, value: t.Any) -> SandboxAPI:
+    """`api` with a property no schema declares, `audit_note`, in every record it holds."""
+    for rows in api.tables.values():
+        for row in itertools.chain(*rows.values()) if isinstance(rows, dict) else rows:
+            if isinstance(row, dict):
+                row["audit_note"] = value
+    api.changed()
+    return api
+
+
+def learned_notes(result: SyncResult) -> dict[str, dict]:
+    """Stream → the schema its latest SCHEMA gives `audit_note`, where it has one."""
+    schemas = {stream: m["schema"]["properties"] for stream, m in result.schemas.items()}
+    return {s: props["audit_note"] for s, props in schemas.items() if "audit_note" in props}
+
+
+@pytest.mark.parametrize("package", available_taps())
+def test_a_learned_schema_is_kept_in_state_and_announced_by_the_next_run(package: str) -> None:
     """A property a run learned keeps its type in the next run (resumed from the first
     run's state), announced in its first SCHEMA, though that run's values are of another
     type: they go to a variant, and the target never splits the column."""
-    with environments(audit_note="text") as server:
-        first = sync(TAP, config_for(server), streams=["environments"])
-        learned = first.schemas["environments"]["schema"]["properties"]["audit_note"]
-        assert "string" in learned["type"]
-        api = server.api
-        api.replace(
-            "environments", [{**row, "audit_note": 7} for row in api.tables["environments"]]
-        )
-        second = sync(TAP, config_for(server), state=first.state, streams=["environments"])
-    announced = next(m for m in second.messages if m["type"] == "SCHEMA")
-    assert announced["schema"]["properties"].get("audit_note") == learned
-    records = second.records("environments")
-    assert records
-    assert all("audit_note" not in r and r["audit_note__v_integer"] == 7 for r in records)
-    assert invalid_records(second.messages) == []
+    tap_cls = tap_class(package)
+    api = noted(api_class(package)(records=20), "text")
+    with SandboxServer(api) as server:
+        first = sync(tap_cls, config_for(server))
+        learned = learned_notes(first)
+        assert learned, "no stream learned the new property: nothing checked"
+        second = sync(tap_cls, config_for(server), state=first.state)
+    announced: dict[str, t.Any] = {}
+    for message in second.messages:
+        if message["type"] == "SCHEMA":
+            announced.setdefault(message["stream"], message["schema"]["properties"])
+    for stream, schema in learned.items():
+        assert announced[stream].get("audit_note") == schema, stream
+    noted(api, 7)
+    with SandboxServer(api) as server:
+        third = sync(tap_cls, config_for(server), state=second.state)
+    assert learned_notes(third) == learned, "the property kept its type"
+    for stream in learned:
+        for record in third.records(stream):
+            assert "audit_note" not in record
+            assert record["audit_note__v_integer"] == 7
+    assert invalid_records(third.messages) == []
 
 
-@pytest.mark.parametrize("evolution", [None, "auto"])
-def test_a_catalog_that_deselects_properties_is_a_whitelist(evolution: str | None) -> None:
+@pytest.mark.parametrize("package", available_taps())
+def test_a_catalog_that_deselects_properties_is_a_whitelist(package: str) -> None:
     """With `schema_evolution: auto` (the default), a catalog that deselects a property
-    gets neither it nor the properties the catalog does not list."""
-    with environments(audit_note="text") as server:
+    of a stream gets neither it nor the properties the catalog does not list."""
+    tap_cls = tap_class(package)
+    with SandboxServer(noted(api_class(package)(records=20), "text")) as server:
         config = config_for(server)
-        if evolution is not None:
-            config["schema_evolution"] = evolution
-        catalog = declared_catalog(TAP, config, ["environments"])
-        entry = next(e for e in catalog["streams"] if e["tap_stream_id"] == "environments")
-        for md in entry["metadata"]:
-            if md["breadcrumb"] == ["properties", "environment"]:
-                md["metadata"]["selected"] = False
-        proc = run_cli(TAP.name, config, catalog=catalog)
+        catalog = declared_catalog(tap_cls, config)
+        deselected: dict[str, str] = {}
+        for entry in catalog["streams"]:
+            for md in entry["metadata"]:
+                crumb, meta = md["breadcrumb"], md["metadata"]
+                if len(crumb) == 2 and meta.get("inclusion") == "available":
+                    meta["selected"] = False
+                    deselected[entry["tap_stream_id"]] = crumb[1]
+                    break
+        proc = run_cli(tap_cls.name, config, catalog=catalog)
     assert proc.returncode == 0, proc.stderr[-2000:]
     result = parse_messages(proc.stdout)
-    records = result.records("environments")
-    assert len(records) == len(server.api.tables["environments"])
-    for record in records:
-        assert not any(k == "environment" or k.startswith("environment__v_") for k in record)
-        assert "audit_note" not in record
-    declared = result.schemas["environments"]["schema"]["properties"]
-    assert "environment" not in declared
-    assert "audit_note" not in declared
+    assert result.counts == server.api.expected_counts()
+    for stream, name in deselected.items():
+        left_out = {name, "audit_note"}
+        for record in result.records(stream):
+            assert not left_out & {k.partition("__v_")[0] for k in record}, stream
+        assert not left_out & set(result.schemas[stream]["schema"]["properties"]), stream
     assert invalid_records(result.messages) == []
 
 
