@@ -13,17 +13,8 @@ from __future__ import annotations
 
 import copy
 import itertools
-import json
-import os
-import queue
-import signal
-import subprocess
-import sys
-import tempfile
-import threading
 import time
 import typing as t
-from pathlib import Path
 
 import pytest
 
@@ -37,19 +28,12 @@ from tests.support import (
     declared_catalog,
     parse_messages,
     run_cli,
+    run_until_killed,
     sync,
     tap_class,
 )
 
 TAP = tap_class("error_tracking")
-
-
-def environments(records: list[dict] | None = None, **extra: t.Any) -> SandboxServer:
-    """A sandbox of the error-tracking API whose `environments` records carry `extra`."""
-    api = api_class("error_tracking")(records=20)
-    rows = records if records is not None else api.tables["environments"]
-    api.replace("environments", [{**row, **extra} for row in rows])
-    return SandboxServer(api)
 
 
 # -- keys and schemas ---------------------------------------------------------------------------
@@ -60,7 +44,8 @@ def test_a_record_without_its_primary_key_ends_the_run_naming_it() -> None:
     api = api_class("error_tracking")(records=20)
     rows = [dict(row) for row in api.tables["environments"]]
     del rows[3]["id"]
-    with environments(rows) as server:
+    api.replace("environments", rows)
+    with SandboxServer(api) as server:
         proc = run_cli(TAP.name, config_for(server))
     assert proc.returncode == 1, proc.stderr[-2000:]
     last = proc.stderr.strip().splitlines()[-1]
@@ -227,48 +212,15 @@ def test_a_state_line_reaches_the_reader_while_the_run_goes_on() -> None:
     read at once, not when the run ends: a run killed while it waits has saved that."""
     api = api_class("error_tracking")(records=20)
     with SandboxServer(api) as server:
-        server.inject("/v1/users", kind="slow", delay=30)
-        config = config_for(server, max_retries=0)
+        server.inject("/v1/users", kind="slow", delay=40)
+        config = config_for(server, request_timeout=60, max_retries=0)
         catalog = declared_catalog(TAP, config, ["deploys", "users"])
-        lines = lines_until(TAP.name, config, catalog, lambda line: b'"STATE"' in line)
-    result = parse_messages(b"".join(lines).decode())
-    assert result.states, "no STATE line could be read while the run was going on"
+        result, at_state = run_until_killed(
+            TAP.name, config, lambda line: b'"STATE"' in line, catalog, timeout=20
+        )
+    assert at_state, "no STATE line could be read while the run was waiting"
     assert result.state["bookmarks"]["deploys"].get("replication_key_value")
     assert result.counts == {"deploys": api.expected_counts()["deploys"]}
-
-
-def lines_until(
-    tap_name: str, config: dict, catalog: dict, wanted: t.Callable[[bytes], bool]
-) -> list[bytes]:
-    """The whole lines a tap's command writes until one is `wanted` (or 20 s pass), read
-    as they come; then the tap is killed."""
-    with tempfile.TemporaryDirectory() as tmp:
-        args = [str(Path(sys.executable).parent / tap_name)]
-        for name, value in (("config", config), ("catalog", catalog)):
-            path = Path(tmp, f"{name}.json")
-            path.write_text(json.dumps(value))
-            args += [f"--{name}", str(path)]
-        env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
-        proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
-        assert proc.stdout is not None
-        read: queue.Queue[bytes] = queue.Queue()
-        reader = threading.Thread(target=lambda: [read.put(x) for x in proc.stdout], daemon=True)  # type: ignore[union-attr]
-        reader.start()
-        lines: list[bytes] = []
-        deadline = time.monotonic() + 20
-        try:
-            while time.monotonic() < deadline:
-                try:
-                    line = read.get(timeout=deadline - time.monotonic())
-                except queue.Empty:
-                    break
-                lines.append(line)
-                if wanted(line):
-                    break
-        finally:
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait(30)
-    return [line for line in lines if line.endswith(b"\n")]
 
 
 # -- one failure, one gate ----------------------------------------------------------------------
