@@ -1,5 +1,6 @@
 """Promises of a run that no other test would notice broken, each over real HTTP against a
-tap's sandbox with the default settings (concurrent streams, read-ahead, discovery).
+tap's sandbox, with the default settings (concurrent streams, read-ahead) unless a test
+needs another.
 
 Each test here was written against one plausible bug, put into the code by hand, that the
 rest of the suite let through: a record without its key on the fast path, a learned
@@ -73,9 +74,10 @@ def learned_notes(result: SyncResult) -> dict[str, dict]:
 
 @pytest.mark.parametrize("package", available_taps())
 def test_a_learned_schema_is_kept_in_state_and_announced_by_the_next_run(package: str) -> None:
-    """A property a run learned keeps its type in the next run (resumed from the first
-    run's state), announced in its first SCHEMA, though that run's values are of another
-    type: they go to a variant, and the target never splits the column."""
+    """A property a run learned is announced in the first SCHEMA of the next run (resumed
+    from its state), which keeps it in its own state though it learned nothing new; a
+    run after that whose values are of another type keeps the learned type (its values
+    go to a variant): the target never splits the column."""
     tap_cls = tap_class(package)
     api = noted(api_class(package)(records=20), "text")
     with SandboxServer(api) as server:
