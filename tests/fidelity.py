@@ -111,7 +111,9 @@ def responses_seen() -> t.Iterator[Seen]:
 
 
 def invalid_records(messages: t.Iterable[dict]) -> list[str]:
-    """Every RECORD that does not validate against the latest SCHEMA of its stream."""
+    """Every RECORD that does not validate against the latest SCHEMA of its stream, or
+    carries a property (at any depth) that SCHEMA does not declare: the schemas are
+    open, so validation alone lets an unannounced property through to the target."""
     latest: dict[str, t.Any] = {}
     errors = []
     for message in messages:
@@ -126,7 +128,43 @@ def invalid_records(messages: t.Iterable[dict]) -> list[str]:
             for error in validator.iter_errors(message["record"]):
                 path = ".".join(map(str, error.absolute_path))
                 errors.append(f"{message['stream']}.{path}: {error.message[:120]}")
+            for path in undeclared(validator.schema, message["record"]):
+                errors.append(f"{message['stream']}.{path}: not declared in the latest SCHEMA")
     return errors
+
+
+def undeclared(schema: t.Any, value: t.Any, path: str = "") -> list[str]:
+    """The paths of the properties in `value` (with a value: null and absent are the same
+    to a loader) that `schema` does not declare, where it lists an object's properties."""
+    if value is None or not isinstance(schema, dict):
+        return []
+    kind = "object" if isinstance(value, dict) else "array" if isinstance(value, list) else None
+    if kind is None:
+        return []
+    if "anyOf" in schema:
+        branches = [b for b in schema["anyOf"] if isinstance(b, dict) and declares(b, kind)]
+        return undeclared(branches[0], value, path) if branches else []
+    if kind == "array":
+        where = f"{path}[]"
+        return [p for item in value for p in undeclared(schema.get("items"), item, where)]
+    props = schema.get("properties")
+    if not isinstance(props, dict) or isinstance(schema.get("additionalProperties"), dict):
+        return []  # an open object: anything goes inside
+    found = []
+    for key, item in value.items():
+        where = f"{path}.{key}" if path else key
+        if key not in props:
+            if item is not None:
+                found.append(where)
+        else:
+            found += undeclared(props[key], item, where)
+    return found
+
+
+def declares(schema: dict, kind: str) -> bool:
+    """Whether `schema` admits values of JSON type `kind` (no type: any)."""
+    kinds = schema.get("type")
+    return kinds is None or kind == kinds or (isinstance(kinds, list) and kind in kinds)
 
 
 def misplaced(

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import typing as t
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -152,10 +153,11 @@ def run_until_killed(
     config: dict,
     kill_at: t.Callable[[bytes], bool],
     catalog: dict | None = None,
+    timeout: float = 120,
 ) -> tuple[SyncResult, bool]:
     """Run a tap's console script (with `catalog`, else discovering) and SIGKILL it at the
-    first line of its output for which `kill_at` is true; what it wrote (whole lines), and
-    whether the kill came before the run ended."""
+    first line of its output for which `kill_at` is true (or after `timeout` seconds);
+    what it wrote (whole lines), and whether the kill came at such a line."""
     with tempfile.TemporaryDirectory() as tmp:
         args = [str(Path(sys.executable).parent / tap_name)]
         for name, value in (("config", config), ("catalog", catalog)):
@@ -163,8 +165,12 @@ def run_until_killed(
                 path = Path(tmp, f"{name}.json")
                 path.write_text(json.dumps(value))
                 args += [f"--{name}", str(path)]
-        proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        # Its output block-buffered, as into any pipe: what it flushes is all a reader gets.
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+        proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
         assert proc.stdout is not None
+        timer = threading.Timer(timeout, proc.kill)
+        timer.start()
         lines, killed = [], False
         for line in proc.stdout:
             lines.append(line)
@@ -172,6 +178,7 @@ def run_until_killed(
                 os.kill(proc.pid, signal.SIGKILL)
                 killed = True
                 break
+        timer.cancel()
         proc.wait(30)
         lines += proc.stdout.read().splitlines(keepends=True)
     whole = b"".join(line for line in lines if line.endswith(b"\n")).decode()
