@@ -246,17 +246,17 @@ def test_a_429_holds_every_stream_until_its_retry_after() -> None:
     assert held == [], "requests sent while Retry-After held the gate"
 
 
-def test_after_a_failure_no_stream_sends_another_request() -> None:
-    """One stream fails at once; the others, mid-way through their pages, stop: no
-    request leaves once the run is ending (watched in-process, where nothing ends the
-    other streams' threads but the tap itself)."""
+def test_after_a_failure_that_stops_the_run_no_stream_sends_another_request() -> None:
+    """With `stream_failures: stop`, one stream fails at once; the others, mid-way through
+    their pages, stop: no request leaves once the run is ending (watched in-process,
+    where nothing ends the other streams' threads but the tap itself)."""
     api = api_class("customer_messaging")(records=400)
     with SandboxServer(api, latency_ms=50) as server:
         server.inject("/v1/admins", status=400)
         with pytest.raises(SystemExit):
             sync(
                 tap_class("customer_messaging"),
-                config_for(server),
+                config_for(server, stream_failures="stop"),
                 streams=["admins", "activity_logs"],
             )
         ended = time.monotonic()
