@@ -12,7 +12,9 @@ already lists those properties:
    schema by the same rules as runtime evolution (`rest_taps.common.evolution`).
 
 Runtime evolution covers whatever the sample missed. A failed read is not an error:
-that stream keeps its declared schema (one warning for the run).
+that stream keeps its declared schema (one warning for the run). Every read is a
+request the sync would send: its answer, or its failed attempt, is the sync's own (a
+sync retries a failed first page within the same `max_retries`, never afresh).
 """
 
 from __future__ import annotations
@@ -60,6 +62,7 @@ class SchemaSampler:
         """Add custom fields, then sample one stream alone (a refused credential or an
         unreachable API shows there, before any other request), then the other parents
         together, then their children, every page a task of the tap's worker pool."""
+        _ = self.tap.rate_gate, self.tap.request_slots  # one of each, made before workers
         self._custom_properties()
         pending = list(self.streams.values())
         probe = next((s for s in pending if s.parent_stream_type is None), None)
