@@ -18,6 +18,7 @@ from collections import Counter
 
 import pytest
 
+from rest_taps.common import settings
 from rest_taps.common.sandbox import SandboxServer
 from tests.support import api_class, available_taps, config_for, sync, tap_class
 
@@ -102,3 +103,34 @@ def test_a_403_on_every_path_is_one_request(package: str) -> None:
         with pytest.raises(SystemExit):
             sync(tap_class(package), config_for(server), discover=True)
         assert len(server.requests) == 1
+
+
+# -- the rate gate ---------------------------------------------------------------------------
+
+#: A quota another client spent: `Remaining: 0` out of the blue, until `Reset`.
+SPENT = {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "{reset}"}
+
+
+def test_no_request_leaves_after_a_spent_quota_until_its_reset() -> None:
+    """Whenever all `max_concurrent_requests` of the tap are at the sandbox at once, it
+    answers one of them with `Remaining: 0`, and holds every other answer until `Reset`.
+    Every request the tap sent before it read the 0 takes a request slot until it is
+    answered, so the sandbox holds at most one fewer than the slots; one more would have
+    left after the 0 was known. Six times a sync, in two syncs: when a request passed
+    the gate before it had a slot, a third of the holds caught one sent after the 0."""
+    tap_cls = tap_class("customer_messaging")
+    slots = int(settings.number({}, "max_concurrent_requests"))
+    held: list[int] = []
+    for _ in range(2):
+        # windows of 1 s: every answer after a hold belongs to a window reset after it
+        api = api_class("customer_messaging")(rate_limit=(10**6, 1))
+        with SandboxServer(api, latency_ms=50) as server:
+            spent = [
+                server.inject("*", "spent", busy=slots - 1, skip=skip, delay=0.05, headers=SPENT)
+                for skip in range(0, 240, 40)
+            ]
+            result = sync(tap_cls, config_for(server))
+        assert result.counts == server.api.expected_counts()
+        held += [fault.held for fault in spent if fault.hits]
+    assert len(held) >= 6, f"the tap had all its requests at the sandbox {len(held)} times"
+    assert max(held) < slots, f"requests held until each Reset: {held}"
