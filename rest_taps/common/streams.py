@@ -232,10 +232,6 @@ class BaseStream(RESTStream[t.Any]):
             hops = http.MAX_REDIRECTS
             msg = f"{self._where(prepared_request)} was redirected more than {hops} times."
             raise RequestFailedError(msg)
-        if response.status_code == HTTPStatus.TOO_MANY_REQUESTS:
-            wait = retry_after_seconds(response)
-            if wait is not None:
-                self._tap.rate_gate.close_until(time.time() + wait, "429 Retry-After")
         self._write_request_duration_log(
             endpoint=self.path, response=response, context=context, extra_tags=None
         )
@@ -246,7 +242,7 @@ class BaseStream(RESTStream[t.Any]):
         """One request, with a total deadline and a bounded body. It takes a request slot
         first and passes the rate gate last, immediately before it leaves: a quota spent,
         a `Retry-After` or a refused credential learned while it waited for a slot holds
-        it too."""
+        it too. What its answer tells the gate, the gate knows before the slot is free."""
         tap = self._tap
         with tap.request_slots:
             tap.rate_gate.acquire(paced=self.rate_limit_headers is not None)
@@ -260,6 +256,9 @@ class BaseStream(RESTStream[t.Any]):
                     timeout=self.timeout,
                     max_bytes=int(number(self.config, "max_response_mb") * (1 << 20)),
                 )
+                wait = retry_after_seconds(response)
+                if response.status_code == HTTPStatus.TOO_MANY_REQUESTS and wait is not None:
+                    tap.rate_gate.close_until(time.time() + wait, "429 Retry-After")
             except http.ResponseTooLargeError as exc:
                 raise RequestFailedError(f"{self._where(request)}: {exc}.") from None
             finally:
