@@ -17,6 +17,7 @@ import json
 from collections import Counter
 
 import pytest
+from singer_sdk.testing import get_tap_test_class
 
 from rest_taps.common import settings
 from rest_taps.common.sandbox import SandboxServer
@@ -134,3 +135,26 @@ def test_no_request_leaves_after_a_spent_quota_until_its_reset() -> None:
         held += [fault.held for fault in spent if fault.hits]
     assert len(held) >= 6, f"the tap had all its requests at the sandbox {len(held)} times"
     assert max(held) < slots, f"requests held until each Reset: {held}"
+
+
+# -- a child stream's drift in the SDK's suite -----------------------------------------------
+
+
+def child_drift_config() -> dict:
+    """A pipeline-crm sandbox, served for the test session, whose deals' first page is as
+    usual, while the products of its later deals carry a new object (`warranty`): drift
+    the SDK suite's record window holds, as the same property on those deals would."""
+    api = api_class("pipeline_crm")()
+    first_page = api.parents("deals")[:50]  # the deals stream's first page holds 50
+    for deal in first_page[25:]:
+        for product in api.tables["deal_products"].get(deal, []):
+            product["warranty"] = {"months": 24, "terms": "parts and labour"}
+    return config_for(SandboxServer(api).start())
+
+
+TestChildStreamDrift = get_tap_test_class(
+    tap_class("pipeline_crm"),
+    config=child_drift_config(),
+    include_tap_tests=False,
+    include_stream_attribute_tests=False,
+)

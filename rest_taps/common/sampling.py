@@ -7,9 +7,11 @@ the API actually sends before the catalog is made, so the catalog a user selects
 already lists those properties:
 
 1. the account-defined fields the tap can read (`BaseTap.custom_properties`), typed;
-2. the first page of every stream (children: of each of the first parents), one
-   stream alone first, then the others concurrently, one attempt each, fitted into the
-   schema by the same rules as runtime evolution (`rest_taps.common.evolution`).
+2. the first page of every stream, one stream alone first, then the others
+   concurrently, one attempt each, fitted into the schema by the same rules as runtime
+   evolution (`rest_taps.common.evolution`). A child stream's first page is read under
+   every parent of its parent's sample: a child learns from as many parents' records as
+   its parent learns from records.
 
 Runtime evolution covers whatever the sample missed. A failed read is not an error:
 that stream keeps its declared schema (one warning for the run). Every read is a
@@ -31,8 +33,6 @@ if t.TYPE_CHECKING:
     from rest_taps.common.streams import BaseStream
     from rest_taps.common.tap import BaseTap
 
-#: Parents whose children are sampled (a sync takes these answers, not asking again).
-PARENTS_SAMPLED = 20
 _FAILURES = (
     TapError,
     RetriableAPIError,
@@ -115,11 +115,12 @@ class SchemaSampler:
                 self.learned[name] = self.learned.get(name, 0) + len(added)
 
     def _contexts(self, stream: BaseStream) -> list[dict | None]:
-        """Where to read a first page: no context, or each of the first parents."""
+        """Where to read a first page: no context, or each parent of the parent's sample
+        (a sync takes these answers, not asking again)."""
         if stream.parent_stream_type is None:
             return [None]
         parent = self.streams[self._parent(stream)]
-        records = self.samples.get(parent.name, [])[:PARENTS_SAMPLED]
+        records = self.samples.get(parent.name, [])
         return [parent.get_child_context(record, None) for record in records]
 
     def _page(self, stream: BaseStream, context: dict | None) -> list[dict]:
