@@ -45,7 +45,7 @@ def asked(server: SandboxServer) -> Counter[str]:
 # -- the retry budget ------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("package", available_taps())
+@pytest.mark.parametrize("package", list(ENDPOINTS))
 def test_a_permanent_500_is_asked_max_retries_plus_one_times_in_all(
     package: str, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -60,7 +60,7 @@ def test_a_permanent_500_is_asked_max_retries_plus_one_times_in_all(
     assert f"{path} failed after 4 attempts" in caplog.text
 
 
-@pytest.mark.parametrize("package", available_taps())
+@pytest.mark.parametrize("package", list(ENDPOINTS))
 def test_a_sample_that_failed_once_is_retried_by_the_sync_not_asked_afresh(package: str) -> None:
     """max_retries 1: the sample's failed attempt and one retry; the data arrives whole."""
     path = ENDPOINTS[package]
