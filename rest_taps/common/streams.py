@@ -256,9 +256,10 @@ class BaseStream(RESTStream[t.Any]):
                     timeout=self.timeout,
                     max_bytes=int(number(self.config, "max_response_mb") * (1 << 20)),
                 )
-                wait = retry_after_seconds(response)
-                if response.status_code == HTTPStatus.TOO_MANY_REQUESTS and wait is not None:
-                    tap.rate_gate.close_until(time.time() + wait, "429 Retry-After")
+                if response.status_code == HTTPStatus.TOO_MANY_REQUESTS:
+                    wait = retry_after_seconds(response)
+                    if wait is not None:
+                        tap.rate_gate.close_until(time.time() + wait, "429 Retry-After")
             except http.ResponseTooLargeError as exc:
                 raise RequestFailedError(f"{self._where(request)}: {exc}.") from None
             finally:
@@ -473,9 +474,9 @@ class BaseStream(RESTStream[t.Any]):
         The answer is kept: if this run then syncs, its first request for the same page
         takes it instead of asking the API again; an attempt that failed is that
         request's first attempt (the sync retries it within the same `max_retries`, or
-        fails with it). Records read ahead of the sync
-        already (`read_ahead_of_sync`) are the sample themselves (a copy: fitting the
-        sample must not touch the records the sync writes).
+        fails with it). Records read ahead of the sync already (`read_ahead_of_sync`) are
+        the sample themselves (a copy: fitting the sample must not touch the records the
+        sync writes).
         """
         ahead = self._prefetched.get(_context_key(context))
         if ahead is not None:
