@@ -1,7 +1,8 @@
-"""Rate-limit pacing shared by every stream (and worker) of a tap.
+"""The gate every request of a tap passes at the moment it is sent: rate-limit pacing and
+the credential's first test, shared by every stream (and worker) of a tap.
 
-One `RateGate` per tap. Every request passes it (`acquire` before sending, `release` with
-the response headers after). When the API reports its quota (`X-RateLimit-Remaining` /
+One `RateGate` per tap. Every request passes it (`acquire` immediately before sending,
+`release` with the answer after). When the API reports its quota (`X-RateLimit-Remaining` /
 `X-RateLimit-Reset`), the gate keeps the remaining budget, less the requests still in
 flight (one probe request at a time while it is unknown), and once it is spent holds every
 request until the reset time; a 429 with `Retry-After` closes it for that long. A hold
@@ -14,6 +15,7 @@ future, `Retry-After: 86400`) ends the run with an error saying what it asked fo
 
 from __future__ import annotations
 
+import copy
 import logging
 import threading
 import time
@@ -25,8 +27,16 @@ from rest_taps.common.errors import WaitTooLongError
 class RateGate:
     """Paces the requests of a tap on the API's rate-limit headers."""
 
-    def __init__(self, logger: logging.Logger | None = None, max_wait: float = 300) -> None:
+    def __init__(
+        self,
+        logger: logging.Logger | None = None,
+        max_wait: float = 300,
+        *,
+        alone_until_accepted: bool = False,
+    ) -> None:
         self.max_wait = max_wait
+        self._alone = alone_until_accepted  # one request at a time until one is accepted
+        self._refused: BaseException | None = None
         self._until = 0.0  # no request before this time (Unix seconds)
         self._budget: int | None = None  # requests left in the window, if known
         self._reset = 0.0  # when the window resets
@@ -57,10 +67,13 @@ class RateGate:
 
         `paced` requests (on an API that reports its quota) go one at a time while the
         quota of the current window is unknown: the first answer tells how many may follow.
+        Once the credential was refused, raises the refusal instead.
         """
         started = time.monotonic()
         with self._cond:
             while True:
+                if self._refused is not None:
+                    raise copy.copy(self._refused)
                 now = time.time()
                 if self._until > now:
                     self._cond.wait(self._until - now)
@@ -70,7 +83,8 @@ class RateGate:
                         self._close(self._reset, "quota spent until X-RateLimit-Reset")
                         continue
                     self._budget = None  # the window has reset
-                if paced and self._budget is None and self._in_flight:
+                one_at_a_time = self._alone or (paced and self._budget is None)
+                if one_at_a_time and self._in_flight:
                     self._cond.wait()
                     continue
                 break
@@ -80,12 +94,23 @@ class RateGate:
         return time.monotonic() - started
 
     def release(
-        self, headers: t.Mapping[str, str] | None = None, names: tuple[str, str] | None = None
+        self,
+        headers: t.Mapping[str, str] | None = None,
+        names: tuple[str, str] | None = None,
+        *,
+        accepted: bool = False,
+        refused: BaseException | None = None,
     ) -> None:
-        """A request is done; learn the remaining quota from its headers (`names`)."""
+        """A request is done; learn the remaining quota from its headers (`names`), and
+        whether its answer `accepted` the credential or `refused` it (the error every
+        request not yet sent then raises)."""
         with self._cond:
             self._in_flight -= 1
             self._cond.notify_all()
+            if refused is not None and self._refused is None:
+                self._refused = refused
+            elif accepted:
+                self._alone = False
             if headers is None or names is None:
                 return
             remaining, reset = (headers.get(name) for name in names)

@@ -7,17 +7,22 @@ the API actually sends before the catalog is made, so the catalog a user selects
 already lists those properties:
 
 1. the account-defined fields the tap can read (`BaseTap.custom_properties`), typed;
-2. the first page of every stream (children: of each of the first parents), one
-   stream alone first, then the others concurrently, one attempt each, fitted into the
-   schema by the same rules as runtime evolution (`rest_taps.common.evolution`).
+2. the first page of every stream, one stream alone first, then the others
+   concurrently, one attempt each, fitted into the schema by the same rules as runtime
+   evolution (`rest_taps.common.evolution`). A child stream's first page is read under
+   every parent of its parent's sample: a child learns from as many parents' records as
+   its parent learns from records.
 
 Runtime evolution covers whatever the sample missed. A failed read is not an error:
-that stream keeps its declared schema (one warning for the run).
+that stream keeps its declared schema (one warning for the run). Every read is a
+request the sync would send: its answer, or its failed attempt, is the sync's own (a
+sync retries a failed first page within the same `max_retries`, never afresh).
 """
 
 from __future__ import annotations
 
 import typing as t
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 
 import requests
 from singer_sdk.exceptions import RetriableAPIError
@@ -29,8 +34,6 @@ if t.TYPE_CHECKING:
     from rest_taps.common.streams import BaseStream
     from rest_taps.common.tap import BaseTap
 
-#: Parents whose children are sampled (a sync takes these answers, not asking again).
-PARENTS_SAMPLED = 20
 _FAILURES = (
     TapError,
     RetriableAPIError,
@@ -59,31 +62,20 @@ class SchemaSampler:
     def run(self) -> None:
         """Add custom fields, then sample one stream alone (a refused credential or an
         unreachable API shows there, before any other request), then the other parents
-        together, then their children, every page a task of the tap's worker pool."""
+        together, and each child as soon as its parent's sample is in, every page a task
+        of the tap's worker pool."""
+        _ = self.tap.rate_gate, self.tap.request_slots  # one of each, made before workers
         self._custom_properties()
-        pending = list(self.streams.values())
-        probe = next((s for s in pending if s.parent_stream_type is None), None)
+        probe = next((s for s in self.streams.values() if s.parent_stream_type is None), None)
         if probe is not None:
             self._fit(probe, self._page(probe, None))
-            pending.remove(probe)
-        while pending and not self.failed:
-            ready = [
-                s
-                for s in pending
-                if s.parent_stream_type is None or self._parent(s) in self.samples
-            ]
-            if not ready:  # a child whose parent could not be sampled
-                break
-            pages = {
-                stream: [
-                    self.tap.worker_pool.submit(self._page, stream, c)
-                    for c in self._contexts(stream)
-                ]
-                for stream in ready
-            }
-            for stream, futures in pages.items():
-                self._fit(stream, [record for future in futures for record in future.result()])
-            pending = [s for s in pending if s not in pages]
+        reading: dict[BaseStream, list[Future[list[dict]]]] = {}
+        self._read_ready(reading)
+        while reading:
+            wait([f for futures in reading.values() for f in futures], return_when=FIRST_COMPLETED)
+            for stream in [s for s, futures in reading.items() if all(f.done() for f in futures)]:
+                self._fit(stream, [record for f in reading.pop(stream) for record in f.result()])
+            self._read_ready(reading)
         if self.learned:
             counts = ", ".join(f"{name} {n}" for name, n in sorted(self.learned.items()))
             self.tap.logger.info(
@@ -92,6 +84,19 @@ class SchemaSampler:
                 len(self.learned),
                 counts,
             )
+
+    def _read_ready(self, reading: dict[BaseStream, list[Future[list[dict]]]]) -> None:
+        """Start reading the first pages of each stream not yet read whose parent's sample
+        is in (a top-level stream's at once)."""
+        if self.failed:
+            return
+        pool = self.tap.worker_pool
+        for stream in self.streams.values():
+            if stream.name in self.samples or stream in reading:
+                continue
+            if stream.parent_stream_type is None or self._parent(stream) in self.samples:
+                contexts = self._contexts(stream)
+                reading[stream] = [pool.submit(self._page, stream, c) for c in contexts]
 
     def _parent(self, stream: BaseStream) -> str:
         parent = stream.parent_stream_type
@@ -112,11 +117,12 @@ class SchemaSampler:
                 self.learned[name] = self.learned.get(name, 0) + len(added)
 
     def _contexts(self, stream: BaseStream) -> list[dict | None]:
-        """Where to read a first page: no context, or each of the first parents."""
+        """Where to read a first page: no context, or each parent of the parent's sample
+        (a sync takes these answers, not asking again)."""
         if stream.parent_stream_type is None:
             return [None]
         parent = self.streams[self._parent(stream)]
-        records = self.samples.get(parent.name, [])[:PARENTS_SAMPLED]
+        records = self.samples.get(parent.name, [])
         return [parent.get_child_context(record, None) for record in records]
 
     def _page(self, stream: BaseStream, context: dict | None) -> list[dict]:

@@ -49,6 +49,7 @@ from rest_taps.common.errors import (
     RequestFailedError,
     RunHaltedError,
     SchemaDriftError,
+    TapError,
     WaitTooLongError,
 )
 from rest_taps.common.evolution import Change, Evolution
@@ -105,6 +106,14 @@ def api_error_detail(response: requests.Response) -> str:
     return redact("; ".join(messages))[:300]
 
 
+def status_text(response: requests.Response) -> str:
+    """`401 Unauthorized (the API's own message)`."""
+    what = f"{response.status_code} {response.reason}"
+    if detail := api_error_detail(response):
+        what += f" ({detail})"
+    return what
+
+
 class BaseStream(RESTStream[t.Any]):
     """Base stream of all taps; subclasses declare, they do not plumb."""
 
@@ -135,7 +144,7 @@ class BaseStream(RESTStream[t.Any]):
         self._schema = declared
         self.__dict__["schema"] = declared
         self._evolution: Evolution | None = None
-        self._sampled: dict[tuple, requests.Response] = {}
+        self._sampled: dict[tuple, requests.Response | Exception] = {}
         self._replayed = False
         #: Whether the current schema has been announced (a child stream syncs once per
         #: parent; its SCHEMA is written again only when the schema changed).
@@ -206,6 +215,8 @@ class BaseStream(RESTStream[t.Any]):
         self, prepared_request: requests.PreparedRequest, context: Context | None
     ) -> requests.Response:
         sampled = self._sampled.pop(_request_key(prepared_request), None)
+        if isinstance(sampled, BaseException):  # discovery's attempt at this very request
+            raise sampled  # failed: it counts as this request's first attempt
         if sampled is not None:  # discovery read this very page a moment ago
             return sampled
         request = prepared_request
@@ -222,10 +233,6 @@ class BaseStream(RESTStream[t.Any]):
             hops = http.MAX_REDIRECTS
             msg = f"{self._where(prepared_request)} was redirected more than {hops} times."
             raise RequestFailedError(msg)
-        if response.status_code == HTTPStatus.TOO_MANY_REQUESTS:
-            wait = retry_after_seconds(response)
-            if wait is not None:
-                self._tap.rate_gate.close_until(time.time() + wait, "429 Retry-After")
         self._write_request_duration_log(
             endpoint=self.path, response=response, context=context, extra_tags=None
         )
@@ -233,13 +240,16 @@ class BaseStream(RESTStream[t.Any]):
         return response
 
     def _send(self, request: requests.PreparedRequest) -> requests.Response:
-        """One request through the rate gate, with a total deadline and a bounded body."""
-        gate = self._tap.rate_gate
-        gate.acquire(paced=self.rate_limit_headers is not None)
-        response = None
-        try:
-            with self._tap.request_slots:
-                if self._tap.halt.is_set():
+        """One request, with a total deadline and a bounded body. It takes a request slot
+        first and passes the rate gate last, immediately before it leaves: a quota spent,
+        a `Retry-After` or a refused credential learned while it waited for a slot holds
+        it too. What its answer tells the gate, the gate knows before the slot is free."""
+        tap = self._tap
+        with tap.request_slots:
+            tap.rate_gate.acquire(paced=self.rate_limit_headers is not None)
+            response = None
+            try:
+                if tap.halt.is_set():
                     raise RunHaltedError(f"{self._where(request)}: not sent, the run is ending.")
                 response = http.send(
                     self.requests_session,
@@ -247,12 +257,20 @@ class BaseStream(RESTStream[t.Any]):
                     timeout=self.timeout,
                     max_bytes=int(number(self.config, "max_response_mb") * (1 << 20)),
                 )
-        except http.ResponseTooLargeError as exc:
-            raise RequestFailedError(f"{self._where(request)}: {exc}.") from None
-        finally:
-            gate.release(
-                response.headers if response is not None else None, self.rate_limit_headers
-            )
+                if response.status_code == HTTPStatus.TOO_MANY_REQUESTS:
+                    wait = retry_after_seconds(response)
+                    if wait is not None:
+                        tap.rate_gate.close_until(time.time() + wait, "429 Retry-After")
+            except http.ResponseTooLargeError as exc:
+                raise RequestFailedError(f"{self._where(request)}: {exc}.") from None
+            finally:
+                status = response.status_code if response is not None else 0
+                tap.rate_gate.release(
+                    response.headers if response is not None else None,
+                    self.rate_limit_headers,
+                    accepted=HTTPStatus.OK <= status < HTTPStatus.MULTIPLE_CHOICES,
+                    refused=self._refusal(response) if status in AUTH_STATUSES else None,
+                )
         return response
 
     def _redirected(
@@ -283,22 +301,24 @@ class BaseStream(RESTStream[t.Any]):
         status = response.status_code
         if status < HTTPStatus.BAD_REQUEST:
             return
-        what = f"{status} {response.reason}"
-        if detail := api_error_detail(response):
-            what += f" ({detail})"
+        what = status_text(response)
         if status in RETRY_STATUSES:
             raise RetriableAPIError(what, response)
-        where = self._where(response.request)
         if status in AUTH_STATUSES:
-            settings = " and ".join(f"'{s}'" for s in self._tap.auth.settings)
-            msg = (
-                f"{where} was refused with {what}: the credential was rejected; "
-                f"check setting {settings}."
-            )
-            raise CredentialRejectedError(msg)
+            raise self._refusal(response)
+        where = self._where(response.request)
         if status == HTTPStatus.NOT_FOUND and self.parent_stream_type is not None:
             raise ParentNotFoundError(f"{where} returned {what}")
         raise RequestFailedError(f"{where} failed with {what} (not retried).")
+
+    def _refusal(self, response: requests.Response) -> CredentialRejectedError:
+        """The error of a 401/403: the credential was rejected (no request follows it)."""
+        settings = " and ".join(f"'{s}'" for s in self._tap.auth.settings)
+        msg = (
+            f"{self._where(response.request)} was refused with {status_text(response)}: the "
+            f"credential was rejected; check setting {settings}."
+        )
+        return CredentialRejectedError(msg)
 
     def request_decorator(self, func: t.Callable) -> t.Callable:
         """Retry what the module docstring lists; when retries run out, fail with one line."""
@@ -468,19 +488,27 @@ class BaseStream(RESTStream[t.Any]):
     def sample(self, context: Context | None) -> list[dict]:
         """The first page's records as the stream emits them (one attempt), for discovery.
 
-        The response is kept: if this run then syncs, its first request for the same
-        page takes it instead of asking the API again. Records read ahead of the sync
-        already (`read_ahead_of_sync`) are the sample themselves (a copy: fitting the
-        sample must not touch the records the sync writes).
+        The answer is kept: if this run then syncs, its first request for the same page
+        takes it instead of asking the API again; an attempt that failed is that
+        request's first attempt (the sync retries it within the same `max_retries`, or
+        fails with it). Records read ahead of the sync already (`read_ahead_of_sync`) are
+        the sample themselves (a copy: fitting the sample must not touch the records the
+        sync writes).
         """
         ahead = self._prefetched.get(_context_key(context))
         if ahead is not None:
             rows: t.Iterable[dict] = copy.deepcopy(ahead.result())
         else:
             request = self._prepare_request(context=context, page=self.get_new_paginator())
-            response = self._request(request, context)
-            rows = self.parse_response(response)
-            self._sampled[_request_key(request)] = response
+            key = _request_key(request)
+            try:
+                self._sampled[key] = self._request(request, context)
+            except RunHaltedError:
+                raise  # not sent: no attempt made
+            except (RetriableAPIError, *NETWORK_ERRORS, TapError) as exc:
+                self._sampled[key] = exc  # the sync's first attempt, not one more
+                raise
+            rows = self.parse_response(self._sampled[key])
         records = [self.post_process(dict(r), context) for r in rows]
         return [r for r in records if r is not None]
 

@@ -191,8 +191,11 @@ class BaseTap(Tap):
 
     @cached_property
     def rate_gate(self) -> RateGate:
-        """One rate-limit gate for every stream and worker of the tap."""
-        return RateGate(self.logger, settings.number(self.config, "max_wait_seconds"))
+        """One gate for every request of the tap, whichever stream or worker sends it:
+        the rate limit, and the first request alone until the API accepts the credential
+        (a rejected one costs one request, not one per stream)."""
+        wait = settings.number(self.config, "max_wait_seconds")
+        return RateGate(self.logger, wait, alone_until_accepted=True)
 
     # -- streams and sync ----------------------------------------------------------------
 

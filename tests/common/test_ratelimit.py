@@ -55,3 +55,39 @@ def test_a_retry_after_beyond_max_wait_fails() -> None:
     gate = RateGate(max_wait=10)
     with pytest.raises(WaitTooLongError, match="asks to wait 86400 s"):
         gate.close_until(time.time() + 86400, "429 Retry-After")
+
+
+def test_requests_go_one_at_a_time_until_an_answer_accepts_the_credential() -> None:
+    gate = RateGate(alone_until_accepted=True)
+    gate.acquire()
+    timer = threading.Timer(0.2, gate.release)  # an answer that accepts nothing (a 500)
+    timer.start()
+    assert 0.15 <= gate.acquire() <= 0.45, "the second waits for the first answer"
+    gate.release(accepted=True)
+    assert gate.acquire() < 0.05, "after an accepted answer, requests overlap"
+    assert gate.acquire() < 0.05
+    timer.join()
+
+
+def test_after_a_refusal_no_request_passes() -> None:
+    gate = RateGate(alone_until_accepted=True)
+    gate.acquire()
+    refusal = PermissionError("the credential was rejected")
+    waiting: list[BaseException] = []
+
+    def wait_to_send() -> None:
+        try:
+            gate.acquire()
+        except PermissionError as exc:
+            waiting.append(exc)
+
+    workers = [threading.Thread(target=wait_to_send) for _ in range(3)]
+    for worker in workers:
+        worker.start()
+    time.sleep(0.1)
+    gate.release(refused=refusal)
+    for worker in workers:
+        worker.join(5)
+    assert [str(exc) for exc in waiting] == [str(refusal)] * 3, "every waiting request"
+    with pytest.raises(PermissionError):
+        gate.acquire()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import re
 import socket
 import sys
@@ -173,6 +174,11 @@ class Fault:
     gzip-compressed), ``raw`` (a 200 with the bytes of ``body``), ``replay`` (the first
     ``period`` normal answers, then those again in turn, forever: cursors that cycle,
     paging parameters the server ignores).
+
+    And of a quota shared with other clients: ``spent`` (the normal answer plus
+    ``headers``, where ``{reset}`` stands for the Unix second, rounded up, ``delay``
+    seconds from now; the quota is spent until then, and the server holds every other
+    answer until then, counting in ``held`` the requests it held).
     """
 
     kind: str
@@ -180,6 +186,7 @@ class Fault:
     method: str | None = None
     times: int = 1  # how many requests it hits; -1 = every one
     skip: int = 0  # matching requests answered normally before it starts
+    busy: int = 0  # it hits only while at least this many other requests wait for answers
     status: int = 500
     retry_after: int | float | str | None = None
     headers: dict[str, str] = field(default_factory=dict)
@@ -190,6 +197,7 @@ class Fault:
     period: int = 1
     hits: int = 0
     replies: list[tuple[int, bytes, dict[str, str]]] = field(default_factory=list)
+    held: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def matches(self, request: Request) -> bool:
@@ -256,6 +264,12 @@ class _RequestHandler(BaseHTTPRequestHandler):
         if sandbox.latency:
             time.sleep(sandbox.latency)
         fault = sandbox.take_fault(request)
+        if fault is not None and fault.kind == "spent":
+            reset = sandbox.spend(fault)
+            headers = {k: v.format(reset=reset) for k, v in fault.headers.items()}
+            self._send(self._answer(request), headers)
+            return
+        sandbox.hold()
         if fault is None:
             self._send(self._answer(request))
             return
@@ -363,6 +377,8 @@ class SandboxServer:
         self.requests: list[Request] = []
         self.keep_log = True  # record requests (tests); off for long benchmark runs
         self._faults: list[Fault] = []
+        self._spent: tuple[float, Fault | None] = (0.0, None)  # see `spend`
+        self._waiting = 0  # requests received, not yet answered nor held
         self._lock = threading.Lock()
         self._httpd = _HTTPServer((host, port), _RequestHandler)
         self._httpd.sandbox = self
@@ -415,17 +431,38 @@ class SandboxServer:
                     if fault.skip > 0:
                         fault.skip -= 1
                         continue
+                    if fault.busy >= self._waiting or self._spent[0] > time.time():
+                        continue  # not busy enough (this one counts), or already spent
                     fault.hits += 1
                     if fault.times > 0:
                         fault.times -= 1
                     return fault
         return None
 
-    def record(self, request: Request) -> None:
-        if not self.keep_log:
-            return
+    def spend(self, fault: Fault) -> int:
+        """The quota is spent for `fault.delay` seconds or a little more: returns when it
+        resets (a whole Unix second, as APIs say it)."""
+        reset = math.ceil(time.time() + fault.delay)
         with self._lock:
-            self.requests.append(request)
+            self._spent = (reset, fault)
+            self._waiting -= 1
+        return reset
+
+    def hold(self) -> None:
+        """Wait, while a quota is spent, until it resets (counted as held)."""
+        with self._lock:
+            self._waiting -= 1
+            reset, fault = self._spent
+            if reset <= time.time() or fault is None:
+                return
+            fault.held += 1
+        time.sleep(max(0.0, reset - time.time()))
+
+    def record(self, request: Request) -> None:
+        with self._lock:
+            self._waiting += 1
+            if self.keep_log:
+                self.requests.append(request)
 
     def requests_to(self, path: str, method: str | None = None) -> list[Request]:
         """Requests received for `path` (exact or fnmatch pattern)."""
