@@ -203,3 +203,32 @@ def test_selection_decides_new_properties(
         assert stored == {deal["id"]: deal["late_property"] for deal in last}
     assert ("title" in kinds) is title
     assert ("late_property) are left out" in log) is (not late)
+
+
+@pytest.mark.usefixtures("meltano_installed")
+def test_a_deleted_deal_row_carries_its_deletion_time(tmp_path: Path) -> None:
+    """Through Meltano into DuckDB: a deal deleted after the first run arrives in the
+    second (from Meltano's saved state) as its key and `_sdc_deleted_at`; the loader marks
+    its row, and every other row keeps its values."""
+    package, tap = "pipeline_crm", "tap-pipeline-crm"
+    api = api_class(package)(records=30)
+    env_select = {"TAP_PIPELINE_CRM__SELECT": json.dumps(["deals.*", "deal_products.*"])}
+    with SandboxServer(api) as server:
+        env = {**server_env(tap, server), **env_select}
+        meltano_run(tap, tmp_path, env, full_refresh=True)
+        gone = api.tables["deals"][0]["id"]
+        api.delete("deals", gone, api.clock + 60)
+        api.clock += 60
+        before = dt.datetime.now(dt.UTC)
+        meltano_run(tap, tmp_path, env)
+    _, rows = tables(tmp_path / "warehouse.duckdb", "tap_pipeline_crm")["deals"]
+    assert len(rows) == len(api.tables["deals"]) + 1
+    deleted = [row for row in rows if row["_sdc_deleted_at"] is not None]
+    assert [row["id"] for row in deleted] == [gone]
+    # target-duckdb declares its own `_sdc_deleted_at` column as text: the ISO time sent
+    moment = dt.datetime.fromisoformat(deleted[0]["_sdc_deleted_at"])
+    assert before <= moment <= dt.datetime.now(dt.UTC)
+    live = {row["id"]: row for row in rows if row["id"] != gone}
+    assert {deal["id"]: deal["title"] for deal in api.tables["deals"]} == {
+        key: row["title"] for key, row in live.items()
+    }

@@ -81,7 +81,7 @@ class Deletions:
         for name in self.time_fields:
             moment = _moment(source.get(name))
             if moment is not None:
-                return moment.isoformat()
+                return moment.astimezone(dt.UTC).isoformat()
         return seen.astimezone(dt.UTC).isoformat()
 
 
