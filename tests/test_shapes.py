@@ -113,6 +113,22 @@ def test_every_recents_type_reports_deletions_and_full_syncs_read_them(
     assert "no 'update_time'" not in log
 
 
+def test_pages_of_deletions_only_are_told_apart() -> None:
+    """Two full pages of deleted items (no record on either) are two pages, not one page
+    repeated: paging tells pages apart by their elements, not by the records in them."""
+    api = PipelineCrmAPI(records=110)
+    with SandboxServer(api) as server:
+        first, _ = cli("pipeline_crm", server)
+        for n, deal in enumerate(list(api.tables["deals"][:100])):
+            api.delete("deals", deal["id"], api.clock + n + 1)
+        server.requests.clear()
+        second, _ = cli("pipeline_crm", server, state=first.state)
+        pages = [r for r in server.requests_to("/v1/recents") if r.query["items"] == "deal"]
+    tombstones = [d for d in second.records("deals") if set(d) == {"id", DELETED_AT}]
+    assert len(tombstones) == 100
+    assert len(pages) >= 2, "two pages of deletions only"
+
+
 def test_an_element_with_its_own_time_is_deleted_at_that_time(crm: SandboxServer) -> None:
     body = {
         "success": True,
