@@ -29,7 +29,7 @@ import threading
 import time
 import typing as t
 from collections import deque
-from functools import cached_property
+from functools import cached_property, partial
 from http import HTTPStatus
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -390,13 +390,9 @@ class BaseStream(RESTStream[t.Any]):
     def parse_response(self, response: requests.Response) -> t.Iterable[dict]:
         self._extracted_at = seen = dt.datetime.now(dt.UTC)
         deletions = self.deletions
-        empty = None
+        empty = None  # what an element without its record is: a deleted item, if declared
         if deletions is not None and deletions.empty_record:
-            keys = self.primary_keys or ()
-
-            def empty(element: t.Any) -> dict:
-                return deletions.tombstone(element, keys, seen)
-
+            empty = partial(deletions.tombstone, keys=self.primary_keys or (), seen=seen)
         try:
             records = self._records.objects(json_body(response), empty)
         except BadResponseError as exc:
