@@ -63,16 +63,17 @@ class RecordsPath:
         """The records in `body`, which must all be JSON objects. With `empty`, an
         element whose inner record is `null` (a deleted item, in some APIs) becomes
         `empty(element)` instead."""
-        records = []
-        for element in self.elements(body):
-            record = self._inner(element)
+        elements = self.elements(body)
+        records = [self._inner(element) for element in elements] if self.inner else elements
+        for n, record in enumerate(records):
+            if isinstance(record, dict):
+                continue
             if record is None and self.inner and empty is not None:
-                record = empty(element)
-            elif not isinstance(record, dict):
-                kind = type(record).__name__
-                msg = f"a record at {self.jsonpath} is not an object (a {kind}: {record!r:.60})"
-                raise BadResponseError(msg)
-            records.append(record)
+                records[n] = empty(elements[n])
+                continue
+            kind = type(record).__name__
+            msg = f"a record at {self.jsonpath} is not an object (a {kind}: {record!r:.60})"
+            raise BadResponseError(msg)
         return records
 
     def extract(self, body: t.Any) -> list[t.Any]:
