@@ -65,6 +65,11 @@ class RecordsPath:
         `empty(element)` instead."""
         elements = self.elements(body)
         records = [self._inner(element) for element in elements] if self.inner else elements
+        for record in records:  # the usual case, checked at the least cost
+            if not isinstance(record, dict):
+                break
+        else:
+            return records
         for n, record in enumerate(records):
             if isinstance(record, dict):
                 continue
