@@ -86,6 +86,23 @@ class Seen:
     context_keys: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
 
 
+def sent_records(jsonpath: str, body: t.Any) -> list[t.Any]:
+    """The values at a records path (`$.a.b[*]`, `$.a[*].c`), read apart from the tap: a
+    container that holds one object holds that record; one that wraps its list in a list
+    object under its own name (`{"b": {"type": "b.list", "b": [...]}}`) holds that list."""
+    head, star, _ = jsonpath.partition("[*]")
+    if star and head == "$" and isinstance(body, dict):
+        body = [body]
+    elif star:
+        parent_path, _, name = head.rpartition(".")
+        for parent in extract_jsonpath(parent_path, body):
+            node = parent.get(name) if isinstance(parent, dict) else None
+            if isinstance(node, dict):
+                wrapped = node.get(name)
+                parent[name] = wrapped if isinstance(wrapped, list) else [node]
+    return list(extract_jsonpath(jsonpath, body))
+
+
 @contextlib.contextmanager
 def responses_seen() -> t.Iterator[Seen]:
     """Watch every response the taps' streams get while the block runs."""
@@ -98,7 +115,7 @@ def responses_seen() -> t.Iterator[Seen]:
         response = send(stream, request, context)
         body = json.loads(response.content)
         drop = stream.paginator.metadata_fields
-        for record in extract_jsonpath(stream.records_jsonpath, body):
+        for record in sent_records(stream.records_jsonpath, body):
             if isinstance(record, dict):
                 record = {k: v for k, v in record.items() if k not in drop}  # noqa: PLW2901
                 stream.key_forms.conform(record)  # "822" arrives as the integer key 822

@@ -86,9 +86,10 @@ class Paging(BaseAPIPaginator[T]):
         return True
 
     def page_records(self, response: requests.Response) -> list[t.Any]:
-        """The records of `response` (as the stream sees them before filtering)."""
+        """The elements of `response`'s records container (one per record, deleted
+        items included, before filtering)."""
         assert self.records is not None, "call new() before paging"
-        return self.records.extract(json_body(response))
+        return self.records.elements(json_body(response))
 
     def advance(self, response: requests.Response) -> None:
         """Advance to the next page, unless this one is the last (or the stop condition

@@ -29,7 +29,7 @@ import threading
 import time
 import typing as t
 from collections import deque
-from functools import cached_property
+from functools import cached_property, partial
 from http import HTTPStatus
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -42,6 +42,7 @@ from singer_sdk.helpers._typing import TypeConformanceLevel, is_datetime_type, i
 from singer_sdk.mapper import SameRecordTransform
 
 from rest_taps.common import concurrency, http
+from rest_taps.common.deletions import DELETED_AT, DELETED_AT_SCHEMA, Deletions, is_deletion
 from rest_taps.common.errors import (
     BadResponseBodyError,
     CredentialRejectedError,
@@ -57,7 +58,7 @@ from rest_taps.common.http import describe_request, retry_after_seconds
 from rest_taps.common.keys import KeyForms, conversion
 from rest_taps.common.output import BufferedWriter
 from rest_taps.common.pagination import Paging, SinglePage
-from rest_taps.common.records import BadResponseError, RecordsPath, json_body
+from rest_taps.common.records import BadResponseError, RecordsPath, account_key, json_body
 from rest_taps.common.redaction import redact
 from rest_taps.common.settings import number, parse_datetime
 from rest_taps.common.workers import read_ahead
@@ -128,6 +129,12 @@ class BaseStream(RESTStream[t.Any]):
     newest_first: bool = False
     #: (remaining, reset) header names to pace on, or None.
     rate_limit_headers: tuple[str, str] | None = None
+    #: How the API reports deleted items, if it does: they are written with
+    #: `_sdc_deleted_at` (declared in the schema), and their children are not read.
+    deletions: Deletions | None = None
+    #: A key property the API does not send on a resource that exists once per account:
+    #: filled (where missing) with a stable id of the account (`records.account_key`).
+    account_key: str | None = None
     _tap: BaseTap
 
     def __init__(self, tap: BaseTap, **kwargs: t.Any) -> None:
@@ -141,6 +148,8 @@ class BaseStream(RESTStream[t.Any]):
         self._prefetched: dict[tuple, Future[list[dict]]] = {}
         # This instance's own copy of the declared schema: evolution widens it in place.
         declared = copy.deepcopy(self.schema)
+        if self.deletions is not None:
+            declared["properties"].setdefault(DELETED_AT, dict(DELETED_AT_SCHEMA))
         self._schema = declared
         self.__dict__["schema"] = declared
         self._evolution: Evolution | None = None
@@ -400,18 +409,24 @@ class BaseStream(RESTStream[t.Any]):
     # -- records ------------------------------------------------------------------------
 
     def parse_response(self, response: requests.Response) -> t.Iterable[dict]:
+        self._extracted_at = seen = dt.datetime.now(dt.UTC)
+        deletions = self.deletions
+        empty = None  # what an element without its record is: a deleted item, if declared
+        if deletions is not None and deletions.empty_record:
+            empty = partial(deletions.tombstone, keys=self.primary_keys or (), seen=seen)
         try:
-            records = self._records.objects(json_body(response))
+            records = self._records.objects(json_body(response), empty)
         except BadResponseError as exc:
             msg = f"{self._where(response.request)}: {exc}"
             raise BadResponseBodyError(msg) from None
         paging = getattr(self._paging, "current", None)
         if paging is not None:  # a repeated page fails before its records go out
             paging.check_page(response)
-        self._extracted_at = dt.datetime.now(dt.UTC)
         drop = self.paginator.metadata_fields
         if drop:
             records = [{k: v for k, v in r.items() if k not in drop} for r in records]
+        if deletions is not None and deletions.when:
+            records = [deletions.mark(r, seen) for r in records]
         if self.key_forms.conversions:
             for record in records:
                 self.key_forms.conform(record, self.logger.warning)
@@ -444,11 +459,24 @@ class BaseStream(RESTStream[t.Any]):
             return False
 
     def post_process(self, row: dict, context: Context | None = None) -> dict | None:
-        """Child records carry their parent's key (`deal_id`, `company_id`, ...)."""
+        """Child records carry their parent's key (`deal_id`, `company_id`, ...); an
+        `account_key` the API did not send is the account's own."""
         if context:
             for key, value in context.items():
                 row.setdefault(key, value)
+        if self.account_key and row.get(self.account_key) is None:
+            tap = self._tap
+            secrets = tuple(str(tap.credentials[name]) for name in tap.auth.settings)
+            row[self.account_key] = account_key(str(tap.config["api_url"]), secrets)
         return row
+
+    def generate_child_contexts(
+        self, record: dict, context: Context | None
+    ) -> t.Iterable[Context | None]:
+        """No child is read for a deleted item."""
+        if is_deletion(record):
+            return ()
+        return super().generate_child_contexts(record, context)
 
     @property
     def state_partitioning_keys(self) -> t.Sequence[str] | None:
@@ -660,7 +688,7 @@ class BaseStream(RESTStream[t.Any]):
         window: deque[dict] = deque()
         ahead = 2 * self._tap.max_workers
         for record in records:
-            child_context = self.get_child_context(record, context)
+            child_context = None if is_deletion(record) else self.get_child_context(record, context)
             if child_context is not None:
                 key = _context_key(child_context)
                 for child in children:
@@ -806,9 +834,12 @@ class BaseStream(RESTStream[t.Any]):
     def _increment_stream_state(
         self, latest_record: dict, *, context: Context | None = None
     ) -> None:
-        """A record without a replication key value is emitted, but moves no bookmark."""
+        """A record without a replication key value is emitted, but moves no bookmark
+        (a deleted item's record has none: that is expected, and not warned about)."""
         key = self.replication_key
         if key and latest_record.get(key) is None:
+            if is_deletion(latest_record):
+                return
             if "no_replication_value" not in self._warned:
                 self._warned.add("no_replication_value")
                 self.logger.warning(

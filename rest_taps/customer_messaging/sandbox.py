@@ -15,6 +15,10 @@ times are integer Unix seconds; errors are `{"type": "error.list", "errors": [{"
 - one page: admins, tags, teams, data attributes, a conversation's parts, a company's
   segments.
 
+A conversation carries its parts as the real API nests them, in a list object:
+`"conversation_parts": {"type": "conversation_part.list", "conversation_parts": [...],
+"total_count": n}`; with `flat_parts` set, as the flat list the contract describes.
+
 Records have the real API's shapes: string ids (24-hex object ids for contacts, companies
 and segments, numeric strings for admins, teams, tags, conversations, parts and tickets,
 UUIDs for activity logs) next to integer ids where the API uses integers (`owner_id`,
@@ -403,6 +407,8 @@ class CustomerMessagingAPI(SandboxAPI):
         #: Parents deleted after the list was read (ids as in the path): their detail
         #: and children answer 404 while list pages still show them.
         self.gone: dict[str, set[str]] = {"companies": set(), "conversations": set()}
+        #: Serve a conversation's parts as a flat list instead of the real list object.
+        self.flat_parts = False
         self._salt = f"{zlib.crc32(f'object-ids:{seed}'.encode()):010x}"  # the middle of ids
         pool = rng(seed, "sentences")
         self._sentences = [words(pool, 3 + i % 6) for i in range(512)]
@@ -1307,7 +1313,12 @@ class CustomerMessagingAPI(SandboxAPI):
         if conversation is None or conversation_id in self.gone["conversations"]:
             return self.error(404, f"Conversation {conversation_id} not found")
         parts = self.index("conversation_parts").get(conversation_id, [])
-        return Response({**conversation, "conversation_parts": parts})
+        if self.flat_parts:
+            return Response({**conversation, "conversation_parts": parts})
+        nested = {"type": "conversation_part.list", "conversation_parts": parts}
+        return Response(
+            {**conversation, "conversation_parts": {**nested, "total_count": len(parts)}}
+        )
 
     @route("GET", "/v1/companies/{company_id}/segments")
     def get_company_segments(self, request: Request, company_id: str) -> Response:

@@ -241,8 +241,9 @@ class Conversations(SearchStream):
 
 
 class ConversationParts(CustomerMessagingStream):
-    """The parts of each conversation the run emits (`conversation_parts` of the
-    conversation object)."""
+    """The parts of each conversation the run emits: `conversation_parts` of the
+    conversation object, a list object (`{"type": "conversation_part.list",
+    "conversation_parts": [...]}`) or a flat list."""
 
     name = "conversation_parts"
     path = "/v1/conversations/{conversation_id}"

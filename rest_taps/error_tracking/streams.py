@@ -8,6 +8,7 @@ from pathlib import Path
 
 from singer_sdk import SchemaDirectory, StreamSchema
 
+from rest_taps.common.deletions import Deletions
 from rest_taps.common.pagination import PageNumberPaging
 from rest_taps.common.settings import parse_datetime
 from rest_taps.common.streams import BaseStream
@@ -92,9 +93,12 @@ class TopActiveItems(ErrorTrackingStream):
 
 
 class Projects(ErrorTrackingStream):
+    """A deleted project stays listed, with a null `name`."""
+
     name = "projects"
     path = "/v1/projects"
     records_jsonpath = "$.result[*]"
+    deletions = Deletions(when={"name": None}, time_fields=("date_modified",))
 
 
 class Teams(ErrorTrackingStream):

@@ -4,7 +4,9 @@ Wire protocol: `?api_token=` on every request; bodies `{"success": true, "data":
 "additional_data": {"pagination": {…}}}`; start-cursor pagination (`start`, `limit`,
 `next_start` absent on the last page); ten record types served by `GET /v1/recents`
 (`items=<singular>`, `since_timestamp=YYYY-MM-DD HH:MM:SS`, records changed at or after
-it, oldest first, `data: null` when nothing matches); `mailThreads` needs `folder=inbox`;
+it, oldest first, `data: null` when nothing matches; an item deleted at or after it is an
+element `{"item": …, "id": …, "data": null}` in the order of its deletion time);
+`mailThreads` needs `folder=inbox`;
 deal products and mail messages per parent (`data: null` for a parent without any, 404
 for an unknown or deleted one).
 
@@ -376,6 +378,8 @@ class PipelineCrmAPI(SandboxAPI):
         self._views: dict[str, t.Any] = {}
         self._given: dict[str, list[dict]] = {}  # children given to `replace`
         self.deleted: dict[str, set] = {"deal_products": set(), "mail": set()}
+        #: Recents table → its deleted items (`delete`), as recents serve them.
+        self.removed: dict[str, list[Removed]] = {table: [] for table in RECENTS.values()}
         n = self.records
         quarter = max(1, n // 4)
         self.counts = {"products": quarter, "organizations": quarter, "persons": max(1, n // 2)}
@@ -1268,10 +1272,13 @@ class PipelineCrmAPI(SandboxAPI):
 
     # -- data changes (used by tests) ---------------------------------------------------------
 
-    def new_activity(self, new: int = 2, updated: int = 3) -> dict[str, list[int]]:
-        """After `clock`: `new` new and `updated` changed records of every recents type
-        (new deals come with products); the clock moves past them. Returns the ids that
-        changed, per stream."""
+    def new_activity(
+        self, new: int = 2, updated: int = 3, deleted: int = 1
+    ) -> dict[str, list[int]]:
+        """After `clock`: `new` new, `updated` changed and `deleted` deleted records of
+        every recents type (new deals come with products; the deleted are the records
+        after the changed ones); the clock moves past them. Returns the ids that changed
+        (deleted ones included), per stream."""
         changed: dict[str, list[int]] = {}
         r = rng(self.seed, f"change{self.clock}")
         with self.lock:
@@ -1293,9 +1300,25 @@ class PipelineCrmAPI(SandboxAPI):
                         row["add_time"] = row["update_time"] = now
                     rows.append(row)
                     ids.append(row["id"])
+                for row in rows[updated : updated + deleted]:
+                    self.clock += 60
+                    self.delete(table, row["id"], self.clock)
+                    ids.append(row["id"])
                 changed[table] = ids
             self.changed()
         return changed
+
+    def delete(self, table: str, record_id: t.Any, at: int) -> None:
+        """Delete a record of a recents table at `at` (Unix seconds): recents then serve
+        it as `{"item": …, "id": …, "data": null}` to a `since_timestamp` at or before
+        `at`; a deleted deal's products go with it."""
+        with self.lock:
+            rows = self.tables[table]
+            rows[:] = [row for row in rows if row.get("id") != record_id]
+            self.removed[table].append(Removed(record_id, TIME_FIELD.get(table), sql_time(at)))
+            if table == "deals":
+                self.tables["deal_products"].pop(record_id, None)
+            self.changed()
 
     def delete_parent(self, stream: str, record_id: t.Any) -> None:
         """Delete a deal or mail thread after its list was read: its child endpoint
@@ -1347,7 +1370,7 @@ class PipelineCrmAPI(SandboxAPI):
                 value = row.get(field)
                 return value if isinstance(value, str) else ""
 
-            rows = sorted(self.tables[table], key=when)
+            rows = sorted([*self.tables[table], *self.removed[table]], key=when)
             times = [when(row) for row in rows]
             views[table] = (bisect.bisect_left(times, "\x00"), times, rows)
         return views[table]
@@ -1367,11 +1390,15 @@ class PipelineCrmAPI(SandboxAPI):
         views = self._views.setdefault("parents", {})
         if table not in views:
             rows = self.oldest_first(table)[2] if table == "deals" else self.inbox()
-            views[table] = [row["id"] for row in rows if "id" in row]
+            views[table] = [
+                row["id"] for row in rows if "id" in row and not isinstance(row, Removed)
+            ]
         return views[table]
 
     def expected_counts(self) -> dict[str, int]:
         counts = super().expected_counts()
+        for table, gone in self.removed.items():  # a full sync reads every deletion
+            counts[table] += len(gone)
         counts["mailThreads"] = len(self.inbox())
         for child, (parent, _) in CHILDREN.items():
             table, gone = self.tables[child], self.deleted[child]
@@ -1463,6 +1490,14 @@ class PipelineCrmAPI(SandboxAPI):
         return self.ok({"goals": self.tables["goals"]})
 
 
+class Removed(dict):
+    """A deleted item of a recents table: its `id` and its deletion time (in the table's
+    time field, so recents sort it among the records)."""
+
+    def __init__(self, record_id: t.Any, time_field: str | None, at: str) -> None:
+        super().__init__({"id": record_id, time_field or "update_time": at})
+
+
 class _Recents(t.Sequence[dict]):
     """The `{item, id, data}` elements of `rows[:undated] + rows[first:]`, built only
     for the page served."""
@@ -1483,7 +1518,11 @@ class _Recents(t.Sequence[dict]):
         if index < 0:
             index += len(self)
         row = self.rows[index if index < self.undated else self.first + index - self.undated]
-        return {"item": self.item, "id": row.get("id"), "data": row}
+        return {
+            "item": self.item,
+            "id": row.get("id"),
+            "data": None if isinstance(row, Removed) else row,
+        }
 
 
 API = PipelineCrmAPI

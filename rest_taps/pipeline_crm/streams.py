@@ -8,6 +8,7 @@ from pathlib import Path
 
 from singer_sdk import SchemaDirectory, StreamSchema
 
+from rest_taps.common.deletions import PRESENT, Deletions
 from rest_taps.common.pagination import StartCursorPaging
 from rest_taps.common.streams import BaseStream
 
@@ -16,6 +17,12 @@ if t.TYPE_CHECKING:
 
 #: `since_timestamp` of a first run without `start_date`: everything.
 SINCE_EVER = "1970-01-01 00:00:00"
+
+
+def deleted_when(field: str, value: t.Any, time_field: str = "update_time") -> Deletions:
+    """Records in the deleted state `field == value` (`PRESENT`: set), deleted at
+    `time_field`; in recents, also the elements of deleted items."""
+    return Deletions(empty_record=True, when={field: value}, time_fields=(time_field,))
 
 
 class PipelineCrmStream(BaseStream):
@@ -35,10 +42,11 @@ class PagedStream(PipelineCrmStream):
 class RecentsStream(PagedStream):
     """One record type of `GET /v1/recents`: `items=<item_type>`, records changed at or
     after `since_timestamp` (the bookmark, else `start_date`), oldest first; the record
-    is the `data` of each `{item, id, data}` element."""
+    is the `data` of each `{item, id, data}` element, `null` for an item deleted since."""
 
     path = "/v1/recents"
     records_jsonpath = "$.data[*].data"
+    deletions = Deletions(empty_record=True)
     replication_key = "update_time"
     is_sorted = True
     item_type: t.ClassVar[str]
@@ -54,8 +62,9 @@ class RecentsStream(PagedStream):
         return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
 
     def post_process(self, row: dict, context: Context | None = None) -> dict | None:
-        if self.update_time_fallback and "update_time" not in row:
-            row["update_time"] = row.get(self.update_time_fallback)
+        fallback = self.update_time_fallback
+        if fallback and fallback in row and "update_time" not in row:
+            row["update_time"] = row[fallback]
         return super().post_process(row, context)
 
 
@@ -65,6 +74,7 @@ class RecentsStream(PagedStream):
 class Deals(RecentsStream):
     name = "deals"
     item_type = "deal"
+    deletions = deleted_when("deleted", True)
 
     def get_child_context(self, record: dict, context: Context | None) -> dict:
         return {"deal_id": record["id"]}
@@ -83,6 +93,7 @@ class Filters(RecentsStream):
 class Notes(RecentsStream):
     name = "notes"
     item_type = "note"
+    deletions = deleted_when("active_flag", False)
 
 
 class Activities(RecentsStream):
@@ -93,6 +104,7 @@ class Activities(RecentsStream):
 class Persons(RecentsStream):
     name = "persons"
     item_type = "person"
+    deletions = deleted_when("delete_time", PRESENT, "delete_time")
 
 
 class Pipelines(RecentsStream):
@@ -108,6 +120,7 @@ class Products(RecentsStream):
 class Stages(RecentsStream):
     name = "stages"
     item_type = "stage"
+    deletions = deleted_when("active_flag", False)
 
 
 class Users(RecentsStream):
@@ -116,6 +129,7 @@ class Users(RecentsStream):
     name = "users"
     item_type = "user"
     update_time_fallback = "modified"
+    deletions = deleted_when("is_deleted", True, "modified")
 
 
 # -- paged lists ------------------------------------------------------------------------------
@@ -156,6 +170,7 @@ class Leads(PagedStream):
 class Organizations(PagedStream):
     name = "organizations"
     path = "/v1/organizations"
+    deletions = deleted_when("delete_time", PRESENT, "delete_time")
 
 
 class Roles(PagedStream):
@@ -168,6 +183,7 @@ class MailThreads(PagedStream):
 
     name = "mailThreads"
     path = "/v1/mailbox/mailThreads"
+    deletions = deleted_when("deleted_flag", True)
 
     def get_url_params(self, context: Context | None, next_page_token: t.Any) -> dict:
         return {"folder": "inbox"}
@@ -227,6 +243,7 @@ class Mail(PagedStream):
 
     name = "mail"
     path = "/v1/mailbox/mailThreads/{thread_id}/mailMessages"
+    deletions = deleted_when("deleted_flag", True)
     parent_stream_type = MailThreads
 
 

@@ -11,10 +11,11 @@ activity feed's string ids, campaigns with nested objects and lists of objects (
 goals and variations collections, labels, URL rules, statistics settings whose rates
 are numeric strings), users with contact fields, and the three account-settings
 resources (tracking snippet, decision thresholds, third-party integrations) as one
-record each for the current account. Some fields are beyond the declared schemas, as
-in the real API: each variation's editor operations, and the integrations record's
-per-tool settings objects (the real API names them after the third-party tools; the
-sandbox uses neutral stand-in names).
+object each for the current account, `{"_data": {...}}` without a `uid`, as the real API
+answers them (a table given several records is served as a list). Some fields are
+beyond the declared schemas, as in the real API: each variation's editor operations, and
+the integrations record's per-tool settings objects (the real API names them after the
+third-party tools; the sandbox uses neutral stand-in names).
 
 Every stream's records live in `self.tables[stream]` and are served from there, so
 `replace` serves any given records verbatim and drift mode alters them in place.
@@ -31,7 +32,7 @@ import typing as t
 import zlib
 
 from rest_taps.common.sandbox import Request, Response, SandboxAPI, route
-from rest_taps.common.sandbox.data import EPOCH, WORDS, email, rng, uid, words
+from rest_taps.common.sandbox.data import EPOCH, WORDS, email, rng, words
 
 DAY = 86_400
 PAGE_LIMIT = 50
@@ -329,17 +330,14 @@ class WebExperimentsAPI(SandboxAPI):
         return widgets
 
     def _smartcode(self) -> dict:
-        r = rng(self.seed, "smartcode")
         loader = f"https://cdn.example.com/tag/{MAIN_ACCOUNT}"
         return {
-            "uid": uid(r),
             "async": f'<script type="text/javascript" async src="{loader}/async.js"></script>',
             "sync": f'<script type="text/javascript" src="{loader}/sync.js"></script>',
         }
 
     def _thresholds(self) -> dict:
         return {
-            "uid": uid(rng(self.seed, "thresholds")),
             "winningPercent": 95,
             "losingPercent": 5.5,
             "visitors": 1000,
@@ -347,7 +345,6 @@ class WebExperimentsAPI(SandboxAPI):
 
     def _integrations(self) -> dict:
         return {
-            "uid": uid(rng(self.seed, "integrations")),
             "analytics": {"enabled": True, "prefix": "EXP", "slot": 4},
             "analyticsNext": {"enabled": False, "prefix": "EXP", "dimension": 7},
             "tagManager": {"enabled": True},
@@ -412,7 +409,10 @@ class WebExperimentsAPI(SandboxAPI):
             return self.error(400, "limit and offset must be integers")
         if not 1 <= limit <= PAGE_LIMIT or offset < 0:
             return self.error(400, f"limit must be 1..{PAGE_LIMIT} and offset >= 0")
-        return Response({"_data": self.rows(stream)[offset : offset + limit]})
+        rows = self.rows(stream)
+        if stream in UID_STREAMS and len(rows) == 1:  # the account's one object
+            return Response({"_data": rows[0]})
+        return Response({"_data": rows[offset : offset + limit]})
 
 
 API = WebExperimentsAPI

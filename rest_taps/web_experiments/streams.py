@@ -34,10 +34,18 @@ class Users(WebExperimentsStream):
     path = "/v1/accounts/current/users"
 
 
-class Smartcode(WebExperimentsStream):
+class AccountSettingsStream(WebExperimentsStream):
+    """A resource of which the account has one: `_data` is that object, with no `uid`
+    (one the API sends is kept); its `uid` is the account's (`account_key`), the same on
+    every run, so a loader keeps one row per account."""
+
+    primary_keys = ("uid",)
+    account_key = "uid"
+
+
+class Smartcode(AccountSettingsStream):
     name = "smartcode"
     path = "/v1/accounts/current/smartcode"
-    primary_keys = ("uid",)
 
 
 class Campaigns(WebExperimentsStream):
@@ -56,16 +64,14 @@ class CustomWidgets(WebExperimentsStream):
     path = "/v1/accounts/current/changesets"
 
 
-class Thresholds(WebExperimentsStream):
+class Thresholds(AccountSettingsStream):
     name = "thresholds"
     path = "/v1/accounts/current/thresholds"
-    primary_keys = ("uid",)
 
 
-class Integrations(WebExperimentsStream):
+class Integrations(AccountSettingsStream):
     name = "integrations"
     path = "/v1/accounts/current/integrations"
-    primary_keys = ("uid",)
 
 
 class Labels(WebExperimentsStream):

@@ -53,8 +53,20 @@ def test_records_path_forms() -> None:
     assert RecordsPath("$.data[*]").extract({"data": None}) == [], "null container: empty page"
     with pytest.raises(BadResponseError, match=r"no records container at \$\.data\[\*\]"):
         RecordsPath("$.data[*]").extract({"items": []})
-    with pytest.raises(BadResponseError, match="not a list"):
-        RecordsPath("$.data[*]").extract({"data": {"id": 1}})
+    # one object is one record; a list object under the container's name is its list
+    assert RecordsPath("$.data[*]").extract({"data": {"id": 1}}) == [{"id": 1}]
+    assert RecordsPath("$[*]").extract({"id": 1}) == [{"id": 1}]
+    parts = {"parts": {"type": "part.list", "parts": [{"id": 1}, {"id": 2}], "total_count": 2}}
+    assert RecordsPath("$.parts[*]").extract(parts) == [{"id": 1}, {"id": 2}]
+    assert RecordsPath("$.parts[*]").extract({"parts": {"parts": "x"}}) == [{"parts": "x"}]
+    with pytest.raises(BadResponseError, match="not a list or an object"):
+        RecordsPath("$.data[*]").extract({"data": "oops"})
+    # an element whose inner record is null: an error, or what `empty` makes of it
+    recents = {"data": [{"id": 1, "data": {"id": 1}}, {"item": "deal", "id": 2, "data": None}]}
+    with pytest.raises(BadResponseError, match="not an object"):
+        RecordsPath("$.data[*].data").objects(recents)
+    gone = RecordsPath("$.data[*].data").objects(recents, lambda e: {"gone": e["id"]})
+    assert gone == [{"id": 1}, {"gone": 2}]
     with pytest.raises(ValueError, match="exactly one wildcard"):
         RecordsPath("$.data")
 

@@ -80,7 +80,12 @@ def first_page(server: SandboxServer, stream: str) -> list[dict]:
     method, path, payload, container = READS[stream]
     tables = server.api.tables
     path = path.format(**{p: tables[p][0]["id"] for p in ("conversations", "companies")})
-    return call(server, method, path, payload)[container]
+    records = call(server, method, path, payload)[container]
+    if isinstance(records, dict):  # a conversation's parts: a list object
+        assert records["type"] == "conversation_part.list"
+        assert records["total_count"] == len(records[container])
+        return records[container]
+    return records
 
 
 def values(records: t.Iterable[dict], path: str) -> list[t.Any]:
@@ -238,10 +243,15 @@ def test_replaced_children_go_to_the_first_parent_and_follow_replaced_parents() 
     api.delete_parent("companies", 2)
     assert api.expected_counts()["company_segments"] == len(old_lists[0])
     with SandboxServer(api) as server:
-        assert call(server, "GET", "/v1/conversations/v1")["conversation_parts"] == [
-            {"id": "p1", "conversation_id": "v1"},
-            {"id": "p2"},
-        ]
+        parts = [{"id": "p1", "conversation_id": "v1"}, {"id": "p2"}]
+        nested = call(server, "GET", "/v1/conversations/v1")["conversation_parts"]
+        assert nested == {
+            "type": "conversation_part.list",
+            "conversation_parts": parts,
+            "total_count": 2,
+        }
+        api.flat_parts = True
+        assert call(server, "GET", "/v1/conversations/v1")["conversation_parts"] == parts
         assert call(server, "GET", "/v1/companies/c1/segments")["data"] == old_lists[0]
         token = api.credentials["access_token"]
         headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}

@@ -136,14 +136,20 @@ def test_incremental_second_run_reads_only_changes(server: SandboxServer) -> Non
         # besides the changes, only records at the bookmark itself (at-least-once)
         others = [r for r in records if r["id"] not in changed[stream]]
         assert all(r["update_time"] == bookmarks[stream] for r in others), stream
+        # the deleted record: its key and the time the deletion was seen, no bookmark
+        (gone,) = [r for r in records if "update_time" not in r]
+        assert set(gone) == {"id", "_sdc_deleted_at"}, stream
+        assert gone["id"] == changed[stream][-1], stream
         new_bookmark = second.state["bookmarks"][stream]["replication_key_value"]
-        assert new_bookmark == max(r["update_time"] for r in records) > bookmarks[stream]
+        assert new_bookmark == max(r["update_time"] for r in records if r is not gone)
+        assert new_bookmark > bookmarks[stream]
     # one page of changes instead of the whole history
     assert len(recents_requests(server, "deal")) == 1
     assert len(second.records("deals")) < len(api.tables["deals"]) // 10
 
-    # deal products: only for the deals of the second run
-    deal_ids = {d["id"] for d in second.records("deals")}
+    # deal products: only for the deals of the second run, not for the deleted deal
+    deal_ids = {d["id"] for d in second.records("deals") if "_sdc_deleted_at" not in d}
+    assert len(deal_ids) == len(second.records("deals")) - 1
     requested = {int(r.path.split("/")[3]) for r in server.requests_to("/v1/deals/*/products")}
     assert requested == deal_ids
     products = second.records("deal_products")

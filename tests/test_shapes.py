@@ -1,0 +1,263 @@
+"""The shapes real accounts send, through each tap's command over real HTTP.
+
+Deleted items (a recents element without its record, records in a deleted state), a
+records container holding one object, resources the API sends without their key, and a
+list nested in a list object: the sandboxes serve these forms by default.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import typing as t
+from collections.abc import Iterator
+
+import pytest
+
+from rest_taps.common.records import account_key
+from rest_taps.common.sandbox import SandboxServer
+from rest_taps.common.sandbox.data import sql_time
+from rest_taps.customer_messaging.sandbox import CustomerMessagingAPI
+from rest_taps.error_tracking.sandbox import ErrorTrackingAPI
+from rest_taps.pipeline_crm.sandbox import RECENTS, PipelineCrmAPI
+from rest_taps.web_experiments.sandbox import WebExperimentsAPI
+from tests.support import (
+    SyncResult,
+    config_for,
+    declared_catalog,
+    parse_messages,
+    run_cli,
+    tap_class,
+)
+
+DELETED_AT = "_sdc_deleted_at"
+ACCOUNT_SETTINGS = ("smartcode", "thresholds", "integrations")
+
+
+def cli(
+    package: str, server: SandboxServer, state: dict | None = None, **kwargs: t.Any
+) -> tuple[SyncResult, str]:
+    """A run of `package`'s command against `server`, which must succeed: its messages
+    and its log."""
+    proc = run_cli(tap_class(package).name, config_for(server), state, **kwargs)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return parse_messages(proc.stdout), proc.stderr
+
+
+def iso(sql: str) -> str:
+    """`YYYY-MM-DD HH:MM:SS` (UTC) as `_sdc_deleted_at` writes it."""
+    return dt.datetime.fromisoformat(sql).replace(tzinfo=dt.UTC).isoformat()
+
+
+# -- deletions ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def crm() -> Iterator[SandboxServer]:
+    with SandboxServer(PipelineCrmAPI(records=40)) as srv:
+        yield srv
+
+
+def test_a_deleted_item_in_recents_is_a_record_of_its_key_and_deletion_time(
+    crm: SandboxServer,
+) -> None:
+    api = crm.api
+    first, _ = cli("pipeline_crm", crm)
+    assert first.counts == api.expected_counts()
+    # A deal changed, then one deleted, then one added: the deleted deal's element
+    # `{"item": "deal", "id": …, "data": null}` is between the others on one page.
+    changed, gone = api.tables["deals"][0], api.tables["deals"][1]["id"]
+    changed["update_time"] = sql_time(api.clock + 60)
+    api.delete("deals", gone, api.clock + 120)
+    api.clock += 180
+    (added,) = api.new_activity(new=1, updated=0, deleted=0)["deals"]
+    crm.requests.clear()
+    before = dt.datetime.now(dt.UTC)
+
+    second, log = cli("pipeline_crm", crm, state=first.state)
+
+    start = first.state["bookmarks"]["deals"]["replication_key_value"]
+    deals = [d for d in second.records("deals") if d.get("update_time") != start]
+    assert [d["id"] for d in deals] == [changed["id"], gone, added]
+    pages = [r for r in crm.requests_to("/v1/recents") if r.query["items"] == "deal"]
+    assert len(pages) == 1, "one page"
+    tombstone = deals[1]
+    assert set(tombstone) == {"id", DELETED_AT}
+    assert before <= dt.datetime.fromisoformat(tombstone[DELETED_AT]) <= dt.datetime.now(dt.UTC)
+    assert DELETED_AT not in deals[0]
+    assert DELETED_AT not in deals[2]
+    # no warning about its missing time; the bookmark is the newest time sent
+    assert "no 'update_time'" not in log
+    bookmark = second.state["bookmarks"]["deals"]["replication_key_value"]
+    assert bookmark == deals[2]["update_time"] > changed["update_time"]
+    # the deleted deal's products are not read, the others' are
+    asked = {int(r.path.split("/")[3]) for r in crm.requests_to("/v1/deals/*/products")}
+    assert asked == {d["id"] for d in second.records("deals") if DELETED_AT not in d}
+    assert gone not in asked
+    # the schema declares the property
+    declared = second.schemas["deals"]["schema"]["properties"][DELETED_AT]
+    assert declared == {"type": ["string", "null"], "format": "date-time"}
+
+
+def test_every_recents_type_reports_deletions_and_full_syncs_read_them(
+    crm: SandboxServer,
+) -> None:
+    api = crm.api
+    gone = {stream: ids[-1] for stream, ids in api.new_activity(new=1, updated=1).items()}
+    result, log = cli("pipeline_crm", crm)
+    assert result.counts == api.expected_counts()
+    for stream in RECENTS.values():
+        tombstones = [r for r in result.records(stream) if set(r) == {"id", DELETED_AT}]
+        assert [r["id"] for r in tombstones] == [gone[stream]], stream
+        assert DELETED_AT in result.schemas[stream]["schema"]["properties"], stream
+    assert "no 'update_time'" not in log
+
+
+def test_pages_of_deletions_only_are_told_apart() -> None:
+    """Two full pages of deleted items (no record on either) are two pages, not one page
+    repeated: paging tells pages apart by their elements, not by the records in them."""
+    api = PipelineCrmAPI(records=110)
+    with SandboxServer(api) as server:
+        first, _ = cli("pipeline_crm", server)
+        for n, deal in enumerate(list(api.tables["deals"][:100])):
+            api.delete("deals", deal["id"], api.clock + n + 1)
+        server.requests.clear()
+        second, _ = cli("pipeline_crm", server, state=first.state)
+        pages = [r for r in server.requests_to("/v1/recents") if r.query["items"] == "deal"]
+    tombstones = [d for d in second.records("deals") if set(d) == {"id", DELETED_AT}]
+    assert len(tombstones) == 100
+    assert len(pages) >= 2, "two pages of deletions only"
+
+
+def test_an_element_with_its_own_time_is_deleted_at_that_time(crm: SandboxServer) -> None:
+    body = {
+        "success": True,
+        "data": [
+            {"item": "deal", "id": 1, "data": {"id": 1, "update_time": "2024-05-01 09:00:00"}},
+            {"item": "deal", "id": 2, "data": None, "update_time": "2024-05-01 10:00:00"},
+            {"item": "deal", "id": 3, "data": {"id": 3, "update_time": "2024-05-01 11:00:00"}},
+        ],
+    }
+    crm.inject("/v1/recents", "body", body=body)
+    catalog = declared_catalog(tap_class("pipeline_crm"), config_for(crm), ["deals"])
+    result, _ = cli("pipeline_crm", crm, catalog=catalog)
+    assert result.records("deals") == [
+        body["data"][0]["data"],
+        {"id": 2, DELETED_AT: "2024-05-01T10:00:00+00:00"},
+        body["data"][2]["data"],
+    ]
+
+
+def test_records_in_a_deleted_state_are_written_whole_with_the_deletion_time(
+    crm: SandboxServer,
+) -> None:
+    api = crm.api
+    deal = dict(api.tables["deals"][3], deleted=True)
+    person = dict(api.tables["persons"][0], delete_time="2024-02-03 04:05:06")
+    api.replace("deals", [deal, *api.tables["deals"][4:6]])
+    api.replace("persons", [person, api.tables["persons"][1]])
+    result, _ = cli("pipeline_crm", crm)
+    deals = {d["id"]: d for d in result.records("deals")}
+    persons = {p["id"]: p for p in result.records("persons")}
+    written = deals.pop(deal["id"])
+    assert written == {**deal, DELETED_AT: iso(deal["update_time"])}
+    written = persons.pop(person["id"])
+    assert (written["delete_time"], written[DELETED_AT]) == (
+        "2024-02-03 04:05:06",
+        "2024-02-03T04:05:06+00:00",
+    )
+    assert len(deals) == 2
+    assert len(persons) == 1
+    assert all(DELETED_AT not in r for r in (*deals.values(), *persons.values()))
+    users = {u["id"]: u for u in api.tables["users"]}
+    for user in result.records("users"):  # the sandbox's last user is a deleted one
+        if users[user["id"]]["is_deleted"]:
+            assert user[DELETED_AT] == iso(users[user["id"]]["modified"])
+        else:
+            assert DELETED_AT not in user
+    assert any(u["is_deleted"] for u in users.values())
+    # a deleted deal's products are not read
+    assert f"/v1/deals/{deal['id']}/products" not in {r.path for r in crm.requests}
+
+
+def test_a_deleted_project_is_listed_with_a_null_name() -> None:
+    with SandboxServer(ErrorTrackingAPI(records=20)) as server:
+        result, _ = cli("error_tracking", server)
+        served = {p["id"]: p for p in server.api.tables["projects"]}
+    projects = result.records("projects")
+    assert len(projects) == len(served)
+    deleted = [p for p in projects if p["name"] is None]
+    assert deleted, "the sandbox lists a deleted project"
+    for project in projects:
+        moment = dt.datetime.fromtimestamp(served[project["id"]]["date_modified"], dt.UTC)
+        expected = moment.isoformat() if project["name"] is None else None
+        assert project.get(DELETED_AT) == expected
+    assert DELETED_AT in result.schemas["projects"]["schema"]["properties"]
+    assert DELETED_AT not in result.schemas["items"]["schema"]["properties"]
+
+
+# -- one object for a list -------------------------------------------------------------------
+
+
+def test_a_container_holding_one_object_is_one_record_in_any_stream() -> None:
+    with SandboxServer(ErrorTrackingAPI(records=20)) as server:
+        one = {"id": 9, "environment": "production", "project_id": 4}
+        server.inject("/v1/environments", "body", body={"err": 0, "result": {"environments": one}})
+        result, _ = cli("error_tracking", server)
+    assert result.records("environments") == [one]
+    with SandboxServer(PipelineCrmAPI(records=20)) as server:
+        one = {"id": 1, "code": "EUR", "name": "Euro", "active_flag": True}
+        server.inject("/v1/currencies", "body", body={"success": True, "data": one})
+        result, _ = cli("pipeline_crm", server)
+    assert result.records("currencies") == [one]
+
+
+# -- keys the API never sends ------------------------------------------------------------------
+
+
+def test_account_settings_get_a_uid_of_the_account_the_same_on_every_run() -> None:
+    api = WebExperimentsAPI(records=20)
+    key = api.credentials["api_key"]
+    with SandboxServer(api) as server:
+        runs = [cli("web_experiments", server) for _ in range(2)]
+        expected = account_key(server.url, (key,))
+        other = WebExperimentsAPI(records=20)
+        other.credentials = {"api_key": "another-account-key"}
+        with SandboxServer(other) as second_account:
+            elsewhere, _ = cli("web_experiments", second_account)
+    for stream in ACCOUNT_SETTINGS:
+        (record,) = api.tables[stream]
+        uids = [result.records(stream) for result, _ in runs]
+        assert uids[0] == uids[1] == [{**record, "uid": expected}], stream
+        assert runs[0][0].schemas[stream]["key_properties"] == ["uid"]
+        (made,) = elsewhere.records(stream)
+        assert made["uid"] != expected
+    assert re.fullmatch(r"[0-9a-f]{32}", expected)
+    for result, log in runs:
+        text = "".join(map(str, result.messages)) + log
+        assert key not in text
+        assert "***" not in expected
+
+
+def test_a_uid_the_api_sends_is_kept() -> None:
+    api = WebExperimentsAPI(records=20)
+    api.replace("thresholds", [{"uid": "sent-by-the-api", "visitors": 10}])
+    with SandboxServer(api) as server:
+        result, _ = cli("web_experiments", server)
+    assert result.records("thresholds") == [{"uid": "sent-by-the-api", "visitors": 10}]
+
+
+# -- a list in a list object ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("flat", [False, True], ids=["list-object", "flat-list"])
+def test_conversation_parts_are_read_in_both_forms(flat: bool) -> None:
+    api = CustomerMessagingAPI(records=30)
+    api.flat_parts = flat
+    with SandboxServer(api) as server:
+        result, _ = cli("customer_messaging", server)
+    parts = result.records("conversation_parts")
+    assert len(parts) == api.expected_counts()["conversation_parts"] > 0
+    served = {p["id"]: p for rows in api.tables["conversation_parts"].values() for p in rows}
+    for part in parts:
+        assert part == {**served[part["id"]], "conversation_id": part["conversation_id"]}
