@@ -18,6 +18,8 @@ from urllib.parse import urlsplit
 
 from singer_sdk import typing as th
 
+from rest_taps.common.times import TIME_FORMATS
+
 EXAMPLE_API_URL = "https://api.example.com"
 SCHEMA_EVOLUTION = ("auto", "include", "exclude", "off")
 
@@ -177,6 +179,17 @@ def common_properties() -> list[th.Property]:
             ),
         ),
         th.Property(
+            "time_format",
+            th.StringType(allowed_values=list(TIME_FORMATS)),
+            default="rfc3339",
+            title="Time format",
+            description=(
+                "`rfc3339`: every time property is an RFC 3339 date-time in UTC (loaders "
+                "make it a timestamp column); `raw`: times as the API sends them (Unix "
+                "seconds, or the API's own text)."
+            ),
+        ),
+        th.Property(
             "user_agent",
             th.StringType,
             title="User agent",
@@ -274,6 +287,11 @@ def validate(
         errors.append(
             f"Setting 'schema_evolution' must be one of {', '.join(SCHEMA_EVOLUTION)}, "
             f"got {config['schema_evolution']!r}."
+        )
+    if config.get("time_format") not in (None, *TIME_FORMATS):
+        errors.append(
+            f"Setting 'time_format' must be one of {', '.join(TIME_FORMATS)}, "
+            f"got {config['time_format']!r}."
         )
     return errors
 
