@@ -31,6 +31,11 @@ def unix(moment: str) -> int:
     return int(dt.datetime.fromisoformat(moment).timestamp())
 
 
+def sql_time(moment: str) -> str:
+    """An RFC 3339 time as the taps emit it, as `YYYY-MM-DD HH:MM:SS` in UTC."""
+    return dt.datetime.fromisoformat(moment).strftime("%Y-%m-%d %H:%M:%S")
+
+
 def available_taps() -> list[str]:
     """Packages of every tap of the distribution (`error_tracking`, ...)."""
     return [cls.__module__.split(".")[1] for cls in tap_classes().values()]

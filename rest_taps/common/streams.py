@@ -844,10 +844,14 @@ class BaseStream(RESTStream[t.Any]):
 
     def to_replication_value(self, value: t.Any) -> t.Any:
         """A bookmark or `start_date` in the API's own form. A bookmark may be in any form
-        a run wrote (RFC 3339, Unix seconds, the API's own text); a value that is not a
-        time is taken as it is."""
+        a run wrote (RFC 3339, Unix seconds, the API's own text)."""
         moment = times.instant(value)
-        return value if moment is None else self.replication_value_from_datetime(moment)
+        if moment is not None:
+            return self.replication_value_from_datetime(moment)
+        if self.replication_key in self._time_properties:
+            msg = f"the bookmark {value!r} of stream '{self.name}' is not a time"
+            raise ValueError(msg)
+        return value
 
     def replication_value_from_datetime(self, moment: dt.datetime) -> t.Any:
         """A date-time as the API sends the replication key: Unix seconds or ISO 8601."""
