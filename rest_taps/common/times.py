@@ -27,16 +27,24 @@ TIME_FORMATS = ("rfc3339", "raw")
 MILLISECONDS_FROM = 100_000_000_000
 _EPOCH = dt.datetime(1970, 1, 1)
 _DAY = 86_400
+#: `THH:MM` of each minute of a day, and `:SSZ` of each second of a minute.
+_MINUTES = [f"T{m // 60:02d}:{m % 60:02d}" for m in range(1440)]
+_SECONDS = [f":{s:02d}Z" for s in range(60)]
+#: `YYYY-MM-DD` of days since 1970 met so far.
 _days: dict[int, str] = {}
 
 
 def _day(days: int) -> str:
-    text = _days.get(days)
-    if text is None:
-        if len(_days) > 100_000:
-            _days.clear()
-        text = _days[days] = (_EPOCH + dt.timedelta(days=days)).date().isoformat()
+    if len(_days) > 100_000:
+        _days.clear()
+    text = _days[days] = (_EPOCH + dt.timedelta(days=days)).date().isoformat()
     return text
+
+
+def _from_seconds(value: int) -> str:
+    """Whole Unix seconds from 1970 on (the common case, kept cheap) as RFC 3339."""
+    days, rest = divmod(value, _DAY)
+    return f"{_days.get(days) or _day(days)}{_MINUTES[rest // 60]}{_SECONDS[rest % 60]}"
 
 
 def _text(moment: dt.datetime) -> str:
@@ -48,9 +56,7 @@ def _text(moment: dt.datetime) -> str:
 
 def _from_number(value: int | float) -> str:
     if value.__class__ is int and 0 <= value < MILLISECONDS_FROM:
-        days, rest = divmod(value, _DAY)
-        hours, rest = divmod(rest, 3600)
-        return f"{_day(days)}T{hours:02d}:{rest // 60:02d}:{rest % 60:02d}Z"
+        return _from_seconds(value)
     if abs(value) >= MILLISECONDS_FROM:
         return _text(_EPOCH + dt.timedelta(milliseconds=value))
     return _text(_EPOCH + dt.timedelta(seconds=value))
@@ -146,7 +152,15 @@ class Converter:
     """
 
     def __init__(self, schema: t.Mapping[str, t.Any]) -> None:
-        self.env: dict[str, t.Any] = {"convert": to_rfc3339}
+        self.env: dict[str, t.Any] = {
+            "convert": to_rfc3339,
+            "LIMIT": MILLISECONDS_FROM,
+            "DAY": _DAY,
+            "days": _days,
+            "day": _day,
+            "MINUTES": _MINUTES,
+            "SECONDS": _SECONDS,
+        }
         self.lines: list[str] = []
         self.names = 0
         name = self._object(schema)
@@ -166,7 +180,12 @@ class Converter:
             if is_time(prop):
                 body += [
                     f"    v = r.get({key!r})",
-                    "    if v is not None:",
+                    "    if v.__class__ is int and 0 <= v < LIMIT:",  # `_from_seconds`, inline
+                    "        d, s = divmod(v, DAY)",
+                    "        m, s = divmod(s, 60)",
+                    f"        r[{key!r}] = "
+                    "f'{days.get(d) or day(d)}{MINUTES[m]}{SECONDS[s]}'",
+                    "    elif v is not None:",
                     "        w = convert(v)",
                     "        if w is not None:",
                     f"            r[{key!r}] = w",
