@@ -3,7 +3,8 @@
 A tap may move a value that breaks its declared type to a variant property
 (`name__v_<jsontype>`), leave out a property whose value is null (null and absent are the
 same to a loader), drop paging metadata, convert a key sent in another form (`"822"` for
-the integer key 822), and add its parent's key to a child record.
+the integer key 822), add its parent's key to a child record, and write a time as RFC
+3339 in UTC (the same instant: `same_value`).
 `normalized` undoes the first two on any record, so that what an API sent and what the tap
 emitted can be compared value for value.
 """
@@ -11,6 +12,8 @@ emitted can be compared value for value.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
+import decimal
 import json
 import re
 import typing as t
@@ -22,6 +25,37 @@ from singer_sdk.helpers.jsonpath import extract_jsonpath
 from singer_sdk.typing import DEFAULT_JSONSCHEMA_VALIDATOR as VALIDATOR
 
 VARIANT = re.compile(r"^(?P<base>.+)__v_(string|integer|number|boolean|object|array)$")
+RFC3339_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z$")
+#: Numbers at or above this are Unix milliseconds.
+MILLISECONDS = 10**11
+
+
+def instant(value: t.Any) -> dt.datetime | None:
+    """The instant a time value names, read here apart from the tap: Unix seconds or
+    milliseconds (numbers or numeric text), ISO 8601 text (zone-less: UTC); else None."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str) or value == "":
+        return None
+    try:
+        number = decimal.Decimal(str(value))
+    except decimal.InvalidOperation:
+        try:
+            moment = dt.datetime.fromisoformat(value)  # type: ignore[arg-type]
+        except ValueError:
+            return None
+        return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+    seconds = number / 1000 if abs(number) >= MILLISECONDS else number
+    micro = int(seconds * 1_000_000)
+    return dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=micro)
+
+
+def same_value(emitted: t.Any, sent: t.Any) -> bool:
+    """The same value and type, or an RFC 3339 UTC time that names the sent instant."""
+    if emitted == sent and type(emitted) is type(sent):
+        return True
+    if not isinstance(emitted, str) or not RFC3339_UTC.match(emitted):
+        return False
+    moment = instant(sent)
+    return moment is not None and moment == instant(emitted)
 
 
 def normalized(value: t.Any) -> t.Any:
@@ -56,7 +90,7 @@ def carries(emitted: t.Any, sent: t.Any) -> bool:
             and len(emitted) == len(sent)
             and all(map(carries, emitted, sent))
         )
-    return emitted == sent and type(emitted) is type(sent)
+    return same_value(emitted, sent)
 
 
 def missing_records(

@@ -99,11 +99,6 @@ def row_count(uri: str, schema: str, name: str) -> int:
         return con.execute(f'select count(*) from "{schema}"."{name}"').fetchone()[0]  # type: ignore[index]
 
 
-def _moment(text: str) -> dt.datetime:
-    moment = dt.datetime.fromisoformat(text)
-    return moment.astimezone(dt.UTC) if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
-
-
 def same(sent: t.Any, stored: t.Any, kind: str) -> bool:
     """Whether a value stored in a column of `kind` is the value the API sent. A property
     of several types is a `text` column: numbers arrive as their text."""
@@ -111,8 +106,9 @@ def same(sent: t.Any, stored: t.Any, kind: str) -> bool:
         return stored == json.dumps(sent)
     if isinstance(stored, dict | list):
         return carries(normalized(stored), normalized(sent))
-    if isinstance(stored, dt.datetime) and isinstance(sent, str):
-        return _moment(sent) == (stored if stored.tzinfo else stored.replace(tzinfo=dt.UTC))
+    if isinstance(stored, dt.datetime):  # the API's time in any form: the same instant
+        moment = fidelity.instant(sent)
+        return moment == (stored if stored.tzinfo else stored.replace(tzinfo=dt.UTC))
     if isinstance(stored, dt.date) and isinstance(sent, str):
         return dt.date.fromisoformat(sent[:10]) == stored
     if isinstance(stored, decimal.Decimal) and isinstance(sent, int | float | str):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import io
 import json
 import os
@@ -24,6 +25,16 @@ ROOT = Path(__file__).resolve().parent.parent
 VENDOR_EXAMPLES = Path(
     os.environ.get("VENDOR_EXAMPLES", ROOT.parent / "shared" / "vendor-examples")
 )
+
+
+def unix(moment: str) -> int:
+    """Unix seconds of an RFC 3339 time as the taps emit it."""
+    return int(dt.datetime.fromisoformat(moment).timestamp())
+
+
+def sql_time(moment: str) -> str:
+    """An RFC 3339 time as the taps emit it, as `YYYY-MM-DD HH:MM:SS` in UTC."""
+    return dt.datetime.fromisoformat(moment).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def available_taps() -> list[str]:

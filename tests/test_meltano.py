@@ -109,11 +109,9 @@ def same(sent: t.Any, kind: str, stored: t.Any) -> bool:
         return stored == (sent if isinstance(sent, str) else str(sent))
     if kind == "DOUBLE":
         return math.isclose(stored, float(sent))
-    if kind == "TIMESTAMP":
-        moment = dt.datetime.fromisoformat(sent)
-        if moment.tzinfo is not None:
-            moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
-        return stored == moment
+    if kind == "TIMESTAMP":  # the API's time in any form: the same instant, in UTC
+        moment = fidelity.instant(sent)
+        return moment is not None and stored == moment.astimezone(dt.UTC).replace(tzinfo=None)
     return stored == sent and type(stored) is type(sent)
 
 
@@ -124,19 +122,28 @@ def misplaced(record: dict, row: dict, kinds: dict[str, str]) -> list[str]:
     )
 
 
+def key_text(value: t.Any, kind: str) -> str:
+    """A key value as text, a time key as its instant (stored naive in UTC)."""
+    moment = fidelity.instant(value) if kind == "TIMESTAMP" and value is not None else None
+    if moment is not None:
+        value = moment.astimezone(dt.UTC).replace(tzinfo=None)
+    return json.dumps(str(value))
+
+
 def check_tables(package: str, sent: dict[str, list], db: dict[str, tuple]) -> None:
     for stream_type in tap_class(package).stream_types:
         stream = stream_type.name
         kinds, rows = db[stream.lower()]
         keys = [k.lower() for k in stream_type.primary_keys]
+        last = kinds[keys[-1]]
         by_key: dict[str, list[dict]] = {}
         for row in rows:
-            by_key.setdefault(json.dumps(str(row[keys[-1]])), []).append(row)
+            by_key.setdefault(key_text(row[keys[-1]], last), []).append(row)
         assert len({tuple(str(row[k]) for k in keys) for row in rows}) == len(rows), stream
         for record in sent[stream]:
             key = stream_type.primary_keys[-1]
             # a key the API does not send (the tap makes it): the table's rows
-            candidates = by_key.get(json.dumps(str(record[key])), []) if key in record else rows
+            candidates = by_key.get(key_text(record[key], last), []) if key in record else rows
             problems = [misplaced(record, row, kinds) for row in candidates]
             assert candidates, f"{stream}: no row for {json.dumps(record)[:200]}"
             assert [] in problems, f"{stream}: {problems[0][:3]}"
@@ -267,3 +274,41 @@ def test_a_deleted_deal_row_carries_its_deletion_time(tmp_path: Path) -> None:
     assert {deal["id"]: deal["title"] for deal in api.tables["deals"]} == {
         key: row["title"] for key, row in live.items()
     }
+
+
+@pytest.mark.usefixtures("meltano_installed")
+@pytest.mark.parametrize(
+    ("package", "examples"),
+    [
+        # Unix seconds, and the API's `YYYY-MM-DD HH:MM:SS` text in UTC
+        ("error_tracking", {"items": "last_occurrence_timestamp", "deploys": "start_time"}),
+        ("pipeline_crm", {"deals": "update_time", "persons": "add_time"}),
+    ],
+)
+def test_time_columns_are_timestamps(
+    package: str, examples: dict[str, str], tmp_path: Path
+) -> None:
+    """Every declared time property that becomes a column is a TIMESTAMP, holding the
+    instant the API sent."""
+    tap = tap_class(package).name
+    with SandboxServer(api_class(package)(records=30)) as server:
+        with responses_seen() as seen:
+            sync(tap_class(package), config_for(server), streams=examples)
+        meltano_run(tap, tmp_path, server_env(tap, server), full_refresh=True)
+    db = tables(tmp_path / "warehouse.duckdb", tap.replace("-", "_"))
+    streams = tap_class(package)(config={"sandbox": True}).streams
+    checked = []
+    for name, stream in streams.items():
+        kinds, _ = db[name.lower()]
+        for key, prop in stream.schema["properties"].items():
+            if prop.get("format") == "date-time" and key.lower() in kinds:
+                assert kinds[key.lower()] == "TIMESTAMP", f"{name}.{key}: {kinds[key.lower()]}"
+                checked.append(f"{name}.{key}")
+    assert {f"{name}.{key}" for name, key in examples.items()} <= set(checked)
+    for name, key in examples.items():
+        _, rows = db[name]
+        stored = {str(row["id"]): row[key.lower()] for row in rows}
+        sent = {str(r["id"]): r[key] for r in seen.records[name]}
+        assert sent, name
+        for record_id, value in sent.items():
+            assert same(value, "TIMESTAMP", stored[record_id]), (name, record_id, value)

@@ -18,6 +18,8 @@ from urllib.parse import urlsplit
 
 from singer_sdk import typing as th
 
+from rest_taps.common.times import TIME_FORMATS
+
 EXAMPLE_API_URL = "https://api.example.com"
 SCHEMA_EVOLUTION = ("auto", "include", "exclude", "off")
 STREAM_FAILURES = ("continue", "stop")
@@ -191,6 +193,17 @@ def common_properties() -> list[th.Property]:
             ),
         ),
         th.Property(
+            "time_format",
+            th.StringType(allowed_values=list(TIME_FORMATS)),
+            default="rfc3339",
+            title="Time format",
+            description=(
+                "`rfc3339`: every time property is an RFC 3339 date-time in UTC (loaders "
+                "make it a timestamp column); `raw`: times as the API sends them (Unix "
+                "seconds, or the API's own text)."
+            ),
+        ),
+        th.Property(
             "user_agent",
             th.StringType,
             title="User agent",
@@ -287,6 +300,7 @@ def validate(
     for name, allowed in (
         ("schema_evolution", SCHEMA_EVOLUTION),
         ("stream_failures", STREAM_FAILURES),
+        ("time_format", TIME_FORMATS),
     ):
         if config.get(name) not in (None, *allowed):
             errors.append(

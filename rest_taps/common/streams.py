@@ -15,6 +15,8 @@ declaration (path, records path, paginator, keys, replication key):
   needs it, remembered in the stream's state for later runs;
 - client-side incremental filtering for APIs without a server-side time filter, with
   early stop for newest-first endpoints;
+- declared time properties emitted as RFC 3339 in UTC (`rest_taps.common.times`), or as
+  the API sends them with `time_format: raw`; bookmarks read in any form a run wrote;
 - messages that never carry a secret (URLs are shown as method and path only).
 """
 
@@ -41,7 +43,7 @@ from singer_sdk.helpers._catalog import get_selected_schema
 from singer_sdk.helpers._typing import TypeConformanceLevel, is_datetime_type, is_integer_type
 from singer_sdk.mapper import SameRecordTransform
 
-from rest_taps.common import concurrency, http
+from rest_taps.common import concurrency, http, times
 from rest_taps.common.deletions import DELETED_AT, DELETED_AT_SCHEMA, Deletions, is_deletion
 from rest_taps.common.errors import (
     BadResponseBodyError,
@@ -60,7 +62,7 @@ from rest_taps.common.output import BufferedWriter
 from rest_taps.common.pagination import Paging, SinglePage
 from rest_taps.common.records import BadResponseError, RecordsPath, account_key, json_body
 from rest_taps.common.redaction import redact
-from rest_taps.common.settings import number, parse_datetime
+from rest_taps.common.settings import number
 from rest_taps.common.workers import read_ahead
 
 if t.TYPE_CHECKING:
@@ -150,6 +152,12 @@ class BaseStream(RESTStream[t.Any]):
         declared = copy.deepcopy(self.schema)
         if self.deletions is not None:
             declared["properties"].setdefault(DELETED_AT, dict(DELETED_AT_SCHEMA))
+        #: The top-level properties the stream declares as times.
+        self._time_properties = frozenset(
+            key for key, prop in declared["properties"].items() if times.is_time(prop)
+        )
+        if self.time_format == "raw":
+            times.restore_raw(declared)
         self._schema = declared
         self.__dict__["schema"] = declared
         self._evolution: Evolution | None = None
@@ -442,10 +450,11 @@ class BaseStream(RESTStream[t.Any]):
         (`rest_taps.common.keys`)."""
         properties = self.schema.get("properties", {})
         names = [*(self.primary_keys or ()), *([self.replication_key] * bool(self.replication_key))]
+        timed = self._convert_times is not None  # times become RFC 3339 in `post_process`
         found = (
             conversion(name, properties[name], bookmark=name == self.replication_key)
             for name in dict.fromkeys(names)
-            if name in properties
+            if name in properties and not (timed and times.is_time(properties[name]))
         )
         return KeyForms(self.name, [c for c in found if c is not None])
 
@@ -460,7 +469,8 @@ class BaseStream(RESTStream[t.Any]):
 
     def post_process(self, row: dict, context: Context | None = None) -> dict | None:
         """Child records carry their parent's key (`deal_id`, `company_id`, ...); an
-        `account_key` the API did not send is the account's own."""
+        `account_key` the API did not send is the account's own; declared times become
+        RFC 3339 (before schema evolution sees the record)."""
         if context:
             for key, value in context.items():
                 row.setdefault(key, value)
@@ -468,6 +478,8 @@ class BaseStream(RESTStream[t.Any]):
             tap = self._tap
             secrets = tuple(str(tap.credentials[name]) for name in tap.auth.settings)
             row[self.account_key] = account_key(str(tap.config["api_url"]), secrets)
+        if self._convert_times is not None:
+            self._convert_times(row)
         return row
 
     def generate_child_contexts(
@@ -477,6 +489,19 @@ class BaseStream(RESTStream[t.Any]):
         if is_deletion(record):
             return ()
         return super().generate_child_contexts(record, context)
+
+    @property
+    def time_format(self) -> str:
+        """`rfc3339` (default) or `raw` (setting `time_format`)."""
+        return str(self.config.get("time_format") or "rfc3339")
+
+    @cached_property
+    def _convert_times(self) -> t.Callable[[dict], None] | None:
+        """Rewrites a record's declared times as RFC 3339, in place (None: nothing to do).
+        Compiled from the schema the stream announces (a catalog's, if given)."""
+        if self.time_format == "raw":
+            return None
+        return times.Converter(self.effective_schema).function
 
     @property
     def state_partitioning_keys(self) -> t.Sequence[str] | None:
@@ -893,7 +918,8 @@ class BaseStream(RESTStream[t.Any]):
         )
 
     def bookmark(self, context: Context | None) -> t.Any:
-        """Where this run starts: the bookmark, else `start_date`, as a key value."""
+        """Where this run starts: the bookmark, else `start_date`, in the API's own form
+        (for its query parameters and the client-side filter)."""
         if not self.replication_key:
             return None
         state_value = self.get_starting_replication_key_value(context)
@@ -901,18 +927,42 @@ class BaseStream(RESTStream[t.Any]):
         candidates = [self.to_replication_value(v) for v in (state_value, start) if v]
         return max(candidates) if candidates else None
 
+    def get_replication_key_signpost(self, context: Context | None = None) -> None:
+        """No signpost: a bookmark is the last record's value, in the records' form."""
+
+    def _write_starting_replication_value(self, context: Context | None) -> None:
+        """A bookmark written in another form than the records now carry (Unix seconds or
+        the API's text by an earlier version, RFC 3339 before `time_format: raw`) is
+        rewritten in theirs first, so that the run's records compare with it."""
+        key = self.replication_key
+        state = self.get_context_state(context)
+        moment = times.instant(state.get("replication_key_value"))
+        if key in self._time_properties and moment is not None:
+            as_text = self.time_format != "raw" and times.is_time(
+                self.effective_schema["properties"].get(key, {})
+            )
+            state["replication_key_value"] = (
+                times.rfc3339(moment) if as_text else self.replication_value_from_datetime(moment)
+            )
+        super()._write_starting_replication_value(context)
+
     def compare_start_date(self, value: str, start_date_value: str) -> t.Any:
         return max(self.to_replication_value(value), self.to_replication_value(start_date_value))
 
     def to_replication_value(self, value: t.Any) -> t.Any:
-        """A bookmark or `start_date` as a value of the replication key's type."""
-        if not isinstance(value, str):
-            return value
-        return self.replication_value_from_datetime(parse_datetime(value))
+        """A bookmark or `start_date` in the API's own form. A bookmark may be in any form
+        a run wrote (RFC 3339, Unix seconds, the API's own text)."""
+        moment = times.instant(value)
+        if moment is not None:
+            return self.replication_value_from_datetime(moment)
+        if self.replication_key in self._time_properties:
+            msg = f"the bookmark {value!r} of stream '{self.name}' is not a time"
+            raise ValueError(msg)
+        return value
 
     def replication_value_from_datetime(self, moment: dt.datetime) -> t.Any:
-        """A date-time as a replication key value: Unix seconds or ISO 8601."""
-        schema = self.schema["properties"][self.replication_key]
+        """A date-time as the API sends the replication key: Unix seconds or ISO 8601."""
+        schema = times.api_schema(self.schema["properties"][self.replication_key])
         if is_integer_type(schema):
             return int(moment.timestamp())
         if is_datetime_type(schema):

@@ -32,6 +32,7 @@ PRIVATE: dict[type, dict[str, tuple[str, ...]]] = {
         "_write_record_message": ("record",),
         "_write_schema_message": (),
         "_write_state_message": (),
+        "_write_starting_replication_value": ("context",),
         "_increment_stream_state": ("latest_record", "context"),
         "_process_record": ("record", "child_context", "partition_context"),
         "_stream_maps": (),

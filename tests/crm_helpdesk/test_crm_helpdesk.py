@@ -203,7 +203,9 @@ def test_every_stream_is_full_table_and_rereads_everything(server: SandboxServer
     for schema in (s.schema for s in tap.streams.values()):
         for key in ("created_time", "updated_time"):
             if key in schema["properties"]:
-                assert "integer" in schema["properties"][key]["type"], "epoch numbers"
+                declared = schema["properties"][key]
+                assert declared["format"] == "date-time", "RFC 3339 in UTC"
+                assert "integer" in declared["x-raw-type"], "the API sends epoch numbers"
 
     first = sync(TapCrmHelpdesk, serial_config(server))
     server.api.new_activity(contacts=7, deals=3, tickets=2)

@@ -13,6 +13,7 @@ import jsonschema
 import pytest
 import requests
 
+from rest_taps.common import times
 from rest_taps.common.sandbox import SandboxServer
 from rest_taps.crm_helpdesk.sandbox import (
     CURSOR_STREAMS,
@@ -46,7 +47,10 @@ def server():
 
 
 def schema(stream: str) -> dict:
-    return json.loads((SCHEMAS / f"{stream}.json").read_text())
+    """The declared schema in the API's own form (times as the API sends them)."""
+    node = json.loads((SCHEMAS / f"{stream}.json").read_text())
+    times.restore_raw(node)
+    return node
 
 
 def get(server: SandboxServer, stream: str, **params: t.Any) -> list[dict]:

@@ -31,6 +31,11 @@ def unix(iso: str) -> int:
     return int(dt.datetime.fromisoformat(iso).timestamp())
 
 
+def as_sent(record: dict) -> dict:
+    """An emitted record with `updated_at` in Unix seconds again, as the API sent it."""
+    return {**record, "updated_at": unix(record["updated_at"])}
+
+
 def lower_bound(value: int) -> dict:
     return {
         "operator": "OR",
@@ -85,10 +90,10 @@ def test_search_body_from_start_date_then_bookmark(stream: str) -> None:
                 assert "starting_after" not in pagination
             else:  # the cursor the server gave after the previous page's last record
                 last = records[page * 150 - 1]
-                assert pagination["starting_after"] == cursor_after(last, "updated_at")
+                assert pagination["starting_after"] == cursor_after(as_sent(last), "updated_at")
 
-        bookmark = first.state["bookmarks"][stream]["replication_key_value"]
-        assert bookmark == records[-1]["updated_at"]
+        bookmark = unix(first.state["bookmarks"][stream]["replication_key_value"])
+        assert bookmark == unix(records[-1]["updated_at"])
         before = len(server.requests)
         second = sync(
             TapCustomerMessaging,
@@ -137,7 +142,7 @@ def test_tickets_pages_within_a_window_and_setting_changes_the_width() -> None:
         assert "starting_after" not in bodies[0]["pagination"]
         for page in (1, 2):
             last = records[page * 150 - 1]
-            cursor = cursor_after(last, "updated_at")
+            cursor = cursor_after(as_sent(last), "updated_at")
             assert bodies[page]["pagination"] == {"per_page": 150, "starting_after": cursor}
 
 
@@ -219,7 +224,7 @@ def test_second_run_reads_only_what_changed(server: SandboxServer) -> None:
     api = server.api
     first = sync(TapCustomerMessaging, config_for(server))
     assert first.counts == api.expected_counts()
-    marks = {s: first.state["bookmarks"][s]["replication_key_value"] for s in INCREMENTAL}
+    marks = {s: unix(first.state["bookmarks"][s]["replication_key_value"]) for s in INCREMENTAL}
     api.new_activity(contacts=4, conversations=3, tickets=3, logs=5)
     before = len(server.requests)
     second = sync(TapCustomerMessaging, config_for(server), state=first.state)

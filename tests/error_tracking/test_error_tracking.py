@@ -9,7 +9,7 @@ import pytest
 from rest_taps.common.sandbox import SandboxServer
 from rest_taps.error_tracking.sandbox import ErrorTrackingAPI
 from rest_taps.error_tracking.tap import TapErrorTracking
-from tests.support import serial_config, sync
+from tests.support import serial_config, sync, unix
 
 INCREMENTAL = ("items", "occurrences", "deploys")
 
@@ -49,7 +49,7 @@ def test_records_come_from_the_documented_containers(server: SandboxServer) -> N
 def test_second_run_sends_only_new_records_and_stops_early(server: SandboxServer) -> None:
     config = serial_config(server)
     first = sync(TapErrorTracking, config, streams=INCREMENTAL)
-    bookmarks = {s: first.state["bookmarks"][s]["replication_key_value"] for s in INCREMENTAL}
+    bookmarks = {s: unix(first.state["bookmarks"][s]["replication_key_value"]) for s in INCREMENTAL}
     assert bookmarks["items"] == max(
         i["last_occurrence_timestamp"] for i in server.api.tables["items"]
     )
@@ -70,14 +70,14 @@ def test_second_run_sends_only_new_records_and_stops_early(server: SandboxServer
     assert touched <= {r["id"] for r in second.records("items")}
     assert len(second.records("items")) <= 5
     assert len(second.records("deploys")) <= 3
-    assert all(r["start_time"] >= bookmarks["deploys"] for r in second.records("deploys"))
+    assert all(unix(r["start_time"]) >= bookmarks["deploys"] for r in second.records("deploys"))
     # One page each: the first page already reaches below the bookmark.
     assert pages(server, "/v1/items") == [1]
     assert pages(server, "/v1/occurrences") == [1]
     assert pages(server, "/v1/deploys") == [1]
     assert sum(first_requests.values()) > 3 * len(server.requests)
     for stream in INCREMENTAL:
-        new_value = second.state["bookmarks"][stream]["replication_key_value"]
+        new_value = unix(second.state["bookmarks"][stream]["replication_key_value"])
         assert new_value > bookmarks[stream], stream
 
 
@@ -106,9 +106,9 @@ def test_items_metrics_posts_the_window(server: SandboxServer) -> None:
         TapErrorTracking, serial_config(server), state=result.state, streams=["items_metrics"]
     )
     (request,) = server.requests_to("/v1/metrics/items", "POST")
-    bookmark = result.state["bookmarks"]["items_metrics"]["replication_key_value"]
+    bookmark = unix(result.state["bookmarks"]["items_metrics"]["replication_key_value"])
     assert request.body["start_time"] == bookmark
     assert abs(request.body["end_time"] - time.time()) < 60, "no end_date: up to now"
-    timestamps = [r["timestamp"] for r in again.records("items_metrics")]
+    timestamps = [unix(r["timestamp"]) for r in again.records("items_metrics")]
     assert min(timestamps) == bookmark, "the bookmark's bucket is read again (inclusive)"
     assert len(timestamps) == len(server.api.metrics(bookmark, request.body["end_time"]))

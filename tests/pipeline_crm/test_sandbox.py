@@ -15,7 +15,7 @@ import requests
 from rest_taps.common.sandbox import SandboxServer
 from rest_taps.pipeline_crm.sandbox import PAGED, RECENTS, SINGLE, PipelineCrmAPI
 from rest_taps.pipeline_crm.tap import TapPipelineCrm
-from tests.support import VENDOR_EXAMPLES, config_for, sync, vendor_examples
+from tests.support import VENDOR_EXAMPLES, config_for, sql_time, sync, vendor_examples
 
 TOKEN = PipelineCrmAPI.credentials["api_token"]
 #: Stream → example records of the real API (nobody here wrote them); {} if none.
@@ -171,7 +171,7 @@ def test_tap_reads_users_without_update_time() -> None:
     records = result.records("users")
     assert len(records) == len(users)
     assert all(r["update_time"] == r["modified"] for r in records)
-    bookmark = result.state["bookmarks"]["users"]["replication_key_value"]
+    bookmark = sql_time(result.state["bookmarks"]["users"]["replication_key_value"])
     assert bookmark == max(u["modified"] for u in users)
 
 

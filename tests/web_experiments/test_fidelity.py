@@ -18,6 +18,7 @@ import jsonschema
 import pytest
 import requests
 
+from rest_taps.common import times
 from rest_taps.common.sandbox import SandboxServer
 from rest_taps.web_experiments.sandbox import API
 from rest_taps.web_experiments.streams import STREAMS
@@ -36,7 +37,10 @@ SECONDS = (dt.datetime(2020, 1, 1, tzinfo=dt.UTC).timestamp(), 2_000_000_000)
 
 
 def schema_of(stream: str) -> dict:
-    return json.loads((SCHEMAS / f"{stream}.json").read_text())
+    """The declared schema in the API's own form (times as the API sends them)."""
+    node = json.loads((SCHEMAS / f"{stream}.json").read_text())
+    times.restore_raw(node)
+    return node
 
 
 #: The streams of the account's own settings: one object each, served without a uid.

@@ -13,7 +13,7 @@ from rest_taps.common.sandbox import Request, SandboxServer
 from rest_taps.web_experiments.sandbox import API, ROUTES, _scramble
 from rest_taps.web_experiments.streams import STREAMS
 from rest_taps.web_experiments.tap import TapWebExperiments
-from tests.support import run_cli, serial_config, sync
+from tests.support import run_cli, serial_config, sync, unix
 
 PATHS = {stream.name: stream.path for stream in STREAMS}
 CAMPAIGNS = PATHS["campaigns"]
@@ -141,7 +141,8 @@ def test_sandbox_rejects_bad_paging_and_bad_key(server: SandboxServer) -> None:
 
 
 def bookmark_of(state: dict) -> int:
-    return state["bookmarks"]["campaigns"]["replication_key_value"]
+    """The campaigns' bookmark, in Unix seconds (the tap writes RFC 3339)."""
+    return unix(state["bookmarks"]["campaigns"]["replication_key_value"])
 
 
 def test_second_run_emits_only_new_campaigns_and_reads_every_page(
@@ -169,7 +170,7 @@ def test_second_run_emits_only_new_campaigns_and_reads_every_page(
     assert len(emitted) - len(new) == sum(
         c["createdOn"] == bookmark for c in api.tables["campaigns"]
     )
-    assert all(r["createdOn"] >= bookmark for r in second.records("campaigns"))
+    assert all(unix(r["createdOn"]) >= bookmark for r in second.records("campaigns"))
     # No server-side filter: every page is read again (127 campaigns: 0, 50, 100).
     assert offsets(server, CAMPAIGNS) == [0, 50, 100]
     assert bookmark_of(second.state) == max(c["createdOn"] for c in new)
@@ -181,7 +182,7 @@ def test_run_without_changes_keeps_the_bookmark(server: SandboxServer) -> None:
     again = sync(TapWebExperiments, config, state=first.state, streams=["campaigns"])
     bookmark = bookmark_of(first.state)
     # At-least-once: only the campaign(s) at the bookmark itself come again.
-    assert {r["createdOn"] for r in again.records("campaigns")} == {bookmark}
+    assert {unix(r["createdOn"]) for r in again.records("campaigns")} == {bookmark}
     assert bookmark_of(again.state) == bookmark
 
 
@@ -249,6 +250,6 @@ def test_pages_with_only_older_campaigns_do_not_end_paging() -> None:
         server.requests.clear()
         second = sync(TapWebExperiments, config, state=first.state, streams=["campaigns"])
     assert offsets(server, CAMPAIGNS) == [0, 50, 100]
-    emitted = sorted(r["createdOn"] for r in second.records("campaigns"))
+    emitted = sorted(unix(r["createdOn"]) for r in second.records("campaigns"))
     assert emitted == [1_119, 9_000, 9_000, 9_000]
     assert bookmark_of(second.state) == 9_000
