@@ -210,19 +210,21 @@ def scramble(value: t.Any) -> None:
 
 
 def test_a_state_line_reaches_the_reader_while_the_run_goes_on() -> None:
-    """One stream stalls; another ends and its STATE (and the records it covers) can be
-    read at once, not when the run ends: a run killed while it waits has saved that."""
+    """One stream stalls after its first page; another ends and its STATE (and the records
+    it covers) can be read at once, not when the run ends: a run killed while it waits has
+    saved that."""
     api = api_class("error_tracking")(records=20)
+    assert api.expected_counts()["occurrences"] > 20  # a second page
     with SandboxServer(api) as server:
-        server.inject("/v1/users", kind="slow", delay=40)
+        server.inject("/v1/occurrences", kind="slow", delay=40, skip=1, times=-1)
         config = config_for(server, request_timeout=60, max_retries=0)
-        catalog = declared_catalog(TAP, config, ["deploys", "users"])
+        catalog = declared_catalog(TAP, config, ["deploys", "occurrences"])
         result, at_state = run_until_killed(
             TAP.name, config, lambda line: b'"STATE"' in line, catalog, timeout=20
         )
     assert at_state, "no STATE line could be read while the run was waiting"
     assert result.state["bookmarks"]["deploys"].get("replication_key_value")
-    assert result.counts == {"deploys": api.expected_counts()["deploys"]}
+    assert result.counts["deploys"] == api.expected_counts()["deploys"]
 
 
 # -- one failure, one gate ----------------------------------------------------------------------
