@@ -64,8 +64,10 @@ def test_a_failing_child_stream_stops_alone_and_its_parent_goes_on() -> None:
     assert head == f"2 streams {HEAD}"
     assert lines[0].startswith("Stream 'deal_products': GET /v1/deals/"), lines
     assert lines[1].startswith("Stream 'mailThreads': GET /v1/mailbox/mailThreads failed"), lines
-    # The failed child is not read for later parents (only requests already in flight).
-    assert child_requests < 4 * 40
+    # The failed child is not read for later parents: discovery's sample asked once for
+    # each parent's products (an attempt each, counted), the sync retried them until the
+    # first failure was known, then sent no more (4 attempts for every parent: 160).
+    assert child_requests < 3 * 40, child_requests
 
 
 def test_a_record_a_stream_cannot_read_stops_that_stream_alone() -> None:
@@ -115,5 +117,6 @@ def test_an_unsorted_stream_that_fails_midway_keeps_its_bookmark() -> None:
     assert proc.returncode == 1, proc.stderr[-2000:]
     result = parse_messages(proc.stdout)
     assert 0 < result.counts["items"] < api.expected_counts()["items"]
-    assert result.state["bookmarks"]["items"]["replication_key_value"] == 1
+    kept = result.state["bookmarks"]["items"]["replication_key_value"]
+    assert kept == "1970-01-01T00:00:01Z"  # the same instant, as the times now are
     assert "progress_markers" not in result.state["bookmarks"]["items"]

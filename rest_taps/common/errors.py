@@ -64,6 +64,10 @@ class RunHaltedError(TapError):
     """Another stream failed: the run is ending and this request is not sent."""
 
 
+class StreamStoppedError(TapError):
+    """The stream has failed: this request of it is not sent."""
+
+
 class SchemaDriftError(TapError):
     """A key property's value broke its declared type: keys and bookmarks depend on it."""
 

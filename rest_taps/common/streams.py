@@ -52,6 +52,7 @@ from rest_taps.common.errors import (
     RequestFailedError,
     RunHaltedError,
     SchemaDriftError,
+    StreamStoppedError,
     TapError,
     WaitTooLongError,
 )
@@ -268,6 +269,9 @@ class BaseStream(RESTStream[t.Any]):
             try:
                 if tap.halt.is_set():
                     raise RunHaltedError(f"{self._where(request)}: not sent, the run is ending.")
+                if tap.stream_failures.failed(self.name):
+                    msg = f"{self._where(request)}: not sent, the stream has failed."
+                    raise StreamStoppedError(msg)
                 response = http.send(
                     self.requests_session,
                     request,
@@ -709,7 +713,7 @@ class BaseStream(RESTStream[t.Any]):
         flight. When the SDK then syncs a child for that parent, it takes the prefetched
         records: output order, state and messages are exactly those of a serial run.
         """
-        pool = self._tap.worker_pool
+        pool, failures = self._tap.worker_pool, self._tap.stream_failures
         window: deque[dict] = deque()
         ahead = 2 * self._tap.max_workers
         for record in records:
@@ -717,7 +721,8 @@ class BaseStream(RESTStream[t.Any]):
             if child_context is not None:
                 key = _context_key(child_context)
                 for child in children:
-                    child._prefetched[key] = pool.submit(child._fetch_all, child_context)
+                    if not failures.failed(child.name):  # a failed child is read no more
+                        child._prefetched[key] = pool.submit(child._fetch_all, child_context)
             window.append(record)
             if len(window) > ahead:
                 yield window.popleft()
@@ -725,8 +730,16 @@ class BaseStream(RESTStream[t.Any]):
             yield window.popleft()
 
     def _fetch_all(self, context: Context | None) -> list[dict]:
-        """Every record of one partition (runs on a worker thread)."""
-        return list(self._fetch(context))
+        """Every record of one partition (runs on a worker thread); none once the stream
+        has failed (its sync reads them no more)."""
+        failures = self._tap.stream_failures
+        if failures.failed(self.name):
+            return []
+        try:
+            return list(self._fetch(context))
+        except Exception as exc:  # known at once: the stream's other requests stop
+            failures.isolate(self, exc)
+            raise
 
     # -- output: schema evolution and the lean record path ---------------------------------------
 
