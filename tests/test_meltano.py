@@ -65,6 +65,8 @@ def meltano_run(tap: str, tmp: Path, env: dict[str, str], *, full_refresh: bool 
         timeout=600,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "METRIC" not in proc.stderr, "METRIC lines only with log_metrics (tests/test_logs.py)"
+    assert "DeprecationWarning" not in proc.stderr
     return proc.stderr
 
 
