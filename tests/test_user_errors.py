@@ -14,6 +14,7 @@ import json
 import os
 import subprocess
 import sys
+import typing as t
 from pathlib import Path
 
 import pytest
@@ -139,13 +140,27 @@ def test_another_taps_bookmarks_are_named_and_not_carried_on() -> None:
     assert set(result.state["bookmarks"]) == set(state["bookmarks"]) - {"deals", "mailThreads"}
 
 
-def test_a_state_message_given_as_the_state_is_unwrapped() -> None:
-    """A line of a tap's output passed as `--state`: the run resumes from its bookmarks
-    (not a silent full re-sync)."""
+@pytest.mark.parametrize(
+    ("wrap", "warning"),
+    [
+        (
+            lambda state: {"type": "STATE", "value": state},
+            "The state given is a whole STATE message; the tap reads its value.",
+        ),
+        (
+            lambda state: {"singer_state": state},
+            "The state given is Meltano's state object; the tap reads its 'singer_state'.",
+        ),
+    ],
+    ids=["STATE message", "meltano state get"],
+)
+def test_a_wrapped_state_is_unwrapped(wrap: t.Callable[[dict], dict], warning: str) -> None:
+    """A line of a tap's output, or what `meltano state get` prints, passed as `--state`:
+    the run resumes from its bookmarks (not a silent full re-sync)."""
     state = full_state()
-    proc = run_cli(TapErrorTracking.name, SANDBOX, state={"type": "STATE", "value": state})
+    proc = run_cli(TapErrorTracking.name, SANDBOX, state=wrap(state))
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "The state given is a whole STATE message; the tap reads its value." in proc.stderr
+    assert warning in proc.stderr
     bookmark = state["bookmarks"]["items"]["replication_key_value"]
     started = "Stream 'items' started: incremental on 'last_occurrence_timestamp' from bookmark"
     assert f"{started} {bookmark}." in proc.stderr

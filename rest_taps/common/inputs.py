@@ -3,7 +3,8 @@
 - A config, catalog or state file that is missing, unreadable or not a JSON object ends
   the run with one line naming the file and where it is broken (`read_json`).
 - A state that is a whole STATE message (`{"type": "STATE", "value": {...}}`, a line of a
-  tap's output) is unwrapped, with a warning; bookmarks of streams the tap does not have
+  tap's output), or Meltano's state object (`{"singer_state": {...}}`, what `meltano state
+  get` prints), is unwrapped, with a warning; bookmarks of streams the tap does not have
   (another tap's state, say) are left out, with a warning naming them, so they are not
   carried into every later state (`checked_state`).
 """
@@ -72,13 +73,19 @@ def _json_type(value: t.Any) -> str:
 def checked_state(
     state: dict[str, t.Any], streams: t.Collection[str], logger: logging.Logger
 ) -> dict[str, t.Any]:
-    """`state` as the tap takes it: a STATE message's value; bookmarks of `streams` only."""
+    """`state` as the tap takes it: a STATE message's value, Meltano's `singer_state`;
+    bookmarks of `streams` only."""
     if state.get("type") == "STATE" and isinstance(state.get("value"), dict):
         logger.warning(
             "The state given is a whole STATE message; the tap reads its value. (A state "
             'file holds that value alone: {"bookmarks": ...}.)'
         )
         state = state["value"]
+    elif set(state) == {"singer_state"} and isinstance(state["singer_state"], dict):
+        logger.warning(
+            "The state given is Meltano's state object; the tap reads its 'singer_state'."
+        )
+        state = state["singer_state"]
     bookmarks = state.get("bookmarks")
     if isinstance(bookmarks, dict):
         unknown = sorted(name for name in bookmarks if name not in streams)
