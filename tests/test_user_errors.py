@@ -201,17 +201,31 @@ def read_one_line_and_close(args: list[str], env: dict[str, str] | None = None) 
     return proc.returncode, stderr.decode()
 
 
-@pytest.mark.parametrize("discover", [False, True], ids=["sync", "discover"])
-def test_a_closed_output_ends_the_run_quietly(tmp_path: Path, discover: bool) -> None:
+@pytest.mark.parametrize("mode", ["sync", "records", "discover"])
+def test_a_closed_output_ends_the_run_quietly(tmp_path: Path, mode: str) -> None:
     """More output than a pipe holds (records=3000), so the tap does write to the closed
-    pipe."""
+    pipe: a whole run (SCHEMA and STATE lines flush stdout), the records of one stream
+    whose discovered schema they fit (nothing flushes until stdout's buffer is full), the
+    catalog."""
     api = api_class("error_tracking")(records=3000)
     with SandboxServer(api) as server:
         (tmp_path / "config.json").write_text(json.dumps(config_for(server)))
-        args = ["--config", str(tmp_path / "config.json"), *(["--discover"] if discover else [])]
+        args = ["--config", str(tmp_path / "config.json")]
+        if mode == "records":
+            discovered = run(*args, "--discover", cwd=tmp_path)
+            catalog = json.loads(discovered.stdout)
+            for entry in catalog["streams"]:
+                for md in entry["metadata"]:
+                    if md["breadcrumb"] == []:
+                        md["metadata"]["selected"] = entry["tap_stream_id"] == "occurrences"
+            (tmp_path / "catalog.json").write_text(json.dumps(catalog))
+            args += ["--catalog", str(tmp_path / "catalog.json")]
+        elif mode == "discover":
+            args.append("--discover")
         status, stderr = read_one_line_and_close(args)
     assert status in {0, SIGPIPE_STATUS}, stderr[-2000:]
     assert "Traceback" not in stderr
     assert "unhandled error" not in stderr
     assert "ERROR" not in stderr
     assert "BrokenPipe" not in stderr
+    assert " stopped: " not in stderr, "at once: no stream goes on to fail on the closed pipe"
