@@ -139,7 +139,6 @@ class BaseTap(Tap):
         except inputs.InputFileError as exc:
             cls.logger.error("%s", exc)  # noqa: TRY400 - one line, not a traceback
             ctx.exit(1)
-            raise  # not reached: ctx.exit raises
 
     @classmethod
     def get_singer_command(cls) -> click.Command:
