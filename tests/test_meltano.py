@@ -68,6 +68,8 @@ def meltano_run(
         timeout=600,
     )
     assert (proc.returncode == 0) is succeeds, proc.stderr[-3000:]
+    assert "METRIC" not in proc.stderr, "METRIC lines only with log_metrics (tests/test_logs.py)"
+    assert "DeprecationWarning" not in proc.stderr
     return proc.stderr
 
 

@@ -6,10 +6,15 @@ It is the one writer of a tap's output: streams syncing at the same time write t
 lock, one whole line at a time.
 Records that fit their schema (see `rest_taps.common.evolution`) are written as they are,
 without the SDK's per-record conformance and mapping. `StateLines` writes STATE messages.
+When the reader closes stdout (`tap | head`, a target that exited), the run ends at once
+and quietly (`reader_gone`).
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import sys
 import threading
 import typing as t
@@ -37,24 +42,32 @@ class BufferedWriter(MsgSpecWriter):
 
     def write_message(self, message: Message) -> None:
         with self.lock:  # the SDK formats into one shared buffer
-            if not self.closed:
-                sys.stdout.buffer.write(self.format_message(message))
-                if not isinstance(message, RecordMessage):
-                    sys.stdout.flush()
+            self._put(self.format_message(message), flush=not isinstance(message, RecordMessage))
 
     def write_record(self, record_message: dict) -> None:
         """Write a ready RECORD message dict, leaving it in the stdout buffer."""
         line = _encode(record_message) + b"\n"
         with self.lock:
             if not self.closed:
-                sys.stdout.buffer.write(line)
+                try:
+                    sys.stdout.buffer.write(line)
+                except BrokenPipeError:
+                    reader_gone()
 
     def write_line(self, line: bytes) -> None:
         """Write a ready line (a message and its newline) and flush."""
         with self.lock:
-            if not self.closed:
-                sys.stdout.buffer.write(line)
+            self._put(line, flush=True)
+
+    def _put(self, data: bytes, *, flush: bool) -> None:
+        if self.closed:
+            return
+        try:
+            sys.stdout.buffer.write(data)
+            if flush:
                 sys.stdout.flush()
+        except BrokenPipeError:
+            reader_gone()
 
     def close(self, last: Message) -> None:
         """Write `last` (a failed run's final STATE) and nothing after it: streams still
@@ -84,3 +97,12 @@ class StateLines:
             if line != self._last:
                 self._writer.write_line(line)
                 self._last = line
+
+
+def reader_gone() -> t.NoReturn:
+    """stdout's reader closed it: nothing more can be delivered. End the process at once
+    (from whichever thread found out) and quietly, with the status a program ended by
+    SIGPIPE has in a shell (141), no error line and no traceback."""
+    with contextlib.suppress(OSError):
+        sys.stderr.flush()
+    os._exit(128 + getattr(signal, "SIGPIPE", 13))

@@ -6,12 +6,14 @@ credentials and `api_url` are required (in sandbox mode the tap supplies them it
 `normalize` turns numbers that arrive as `Decimal` (JSON config files) or strings (the
 environment) into numbers, and `validate` checks what a JSON Schema cannot say well, so
 that bad config fails before the first request with one line naming the setting.
+`unknown` names settings the tap does not have (a misspelling, say) and the closest it has.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import decimal
+import difflib
 import typing as t
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -209,6 +211,19 @@ def common_properties() -> list[th.Property]:
             title="User agent",
             description="User-Agent header sent with every request.",
         ),
+        th.Property(
+            "log_metrics",
+            th.BooleanType,
+            default=False,
+            title="Log metrics",
+            description=(
+                "Log the Singer SDK's METRIC lines: one per HTTP request (its duration), "
+                "request and record counts and sync times, per stream and per parent of a "
+                "child stream. Off, each stream logs one line when it starts and one when it "
+                "ends (records, requests, seconds, schema changes), and one every 30 s while "
+                "it runs; LOGLEVEL=DEBUG logs the METRIC lines too."
+            ),
+        ),
     ]
 
 
@@ -264,10 +279,26 @@ def parse_datetime(value: str) -> dt.datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
+def unknown(config: t.Mapping[str, t.Any], schema: dict) -> list[str]:
+    """One line per setting of `config` the tap does not have, with the closest it has."""
+    known = list(schema.get("properties", {}))
+    lines = []
+    for name in sorted(set(config) - set(known)):
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else "."
+        lines.append(f"Setting '{name}' is not a setting of this tap and is ignored{hint}")
+    return lines
+
+
 def validate(
-    config: t.Mapping[str, t.Any], schema: dict, credentials: t.Sequence[str]
+    config: t.Mapping[str, t.Any],
+    schema: dict,
+    credentials: t.Sequence[str],
+    *,
+    path_prefix: str = "",
 ) -> list[str]:
-    """Return one line per invalid setting, each naming the setting."""
+    """Return one line per invalid setting, each naming the setting. `path_prefix` is the
+    path every request starts with (`/v1`), which `api_url` must not end in."""
     errors: list[str] = []
     if not config.get("sandbox"):
         errors.extend(
@@ -276,7 +307,7 @@ def validate(
             if not config.get(name)
         )
         if config.get("api_url"):
-            errors.extend(url_errors(str(config["api_url"])))
+            errors.extend(url_errors(str(config["api_url"]), path_prefix))
     dates: dict[str, dt.datetime] = {}
     for name in ("start_date", "end_date"):
         if config.get(name) is None:
@@ -309,9 +340,9 @@ def validate(
     return errors
 
 
-def url_errors(url: str) -> list[str]:
+def url_errors(url: str, path_prefix: str = "") -> list[str]:
     """Why `url` cannot be an API's base URL (an http(s) URL with a host and a valid
-    port), if it cannot."""
+    port, not ending in `path_prefix`, which the tap adds itself), if it cannot."""
     problem = f"Setting 'api_url' must be an http(s) URL such as {EXAMPLE_API_URL}, got {url!r}"
     try:
         parts = urlsplit(url)
@@ -320,4 +351,11 @@ def url_errors(url: str) -> list[str]:
         return [f"{problem} ({exc})."]
     if parts.scheme not in {"http", "https"} or not parts.hostname:
         return [f"{problem}."]
+    path = parts.path.rstrip("/")
+    if path_prefix and path.endswith(path_prefix):
+        base = parts._replace(path=path.removesuffix(path_prefix), query="", fragment="")
+        return [
+            f"Setting 'api_url' must not end in {path_prefix}, which the tap adds to every "
+            f"path it reads: set it to {base.geturl()!r}, not {url!r}."
+        ]
     return []

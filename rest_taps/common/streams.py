@@ -40,10 +40,11 @@ import requests
 from singer_sdk import RESTStream
 from singer_sdk.exceptions import RetriableAPIError
 from singer_sdk.helpers._catalog import get_selected_schema
-from singer_sdk.helpers._typing import TypeConformanceLevel, is_datetime_type, is_integer_type
+from singer_sdk.helpers._typing import is_datetime_type, is_integer_type
+from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.mapper import SameRecordTransform
 
-from rest_taps.common import concurrency, http, times
+from rest_taps.common import concurrency, http, logs, times
 from rest_taps.common.deletions import DELETED_AT, DELETED_AT_SCHEMA, Deletions, is_deletion
 from rest_taps.common.errors import (
     BadResponseBodyError,
@@ -168,6 +169,9 @@ class BaseStream(RESTStream[t.Any]):
         #: parent; its SCHEMA is written again only when the schema changed).
         self._announced = False
         self._warned: set[str] = set()
+        logs.quiet(self.logger)
+        #: This run's numbers, for the start, progress and end lines.
+        self.run_log = logs.StreamRun(self.name, self.logger)
 
     # -- connection -----------------------------------------------------------------
 
@@ -317,6 +321,11 @@ class BaseStream(RESTStream[t.Any]):
             headers=headers,
             data=request.body if keep_body else None,
         )
+
+    def _write_request_duration_log(self, *args: t.Any, **kwargs: t.Any) -> None:
+        """Count the request (the METRIC line is logged only when asked for: `logs`)."""
+        self.run_log.request()
+        super()._write_request_duration_log(*args, **kwargs)
 
     def validate_response(self, response: requests.Response) -> None:
         status = response.status_code
@@ -650,19 +659,6 @@ class BaseStream(RESTStream[t.Any]):
 
     # -- failing alone ----------------------------------------------------------------------
 
-    def sync(self, context: Context | None = None) -> None:  # type: ignore[misc]
-        """Sync, or fail alone (`rest_taps.common.failures`): a failure that concerns only
-        this stream is recorded and the other streams go on; a child stream that failed
-        is not read again for later parents."""
-        failures = self._tap.stream_failures
-        if failures.failed(self.name):
-            return
-        try:
-            super().sync(context)
-        except Exception as exc:
-            if not failures.isolate(self, exc):
-                raise
-
     def finalize_state_progress_markers(self, state: dict | None = None) -> None:
         """A stream that failed keeps the bookmark it had: the progress of an unfinished
         read of unsorted records is dropped, not promoted."""
@@ -787,6 +783,54 @@ class BaseStream(RESTStream[t.Any]):
             )
         return self._evolution
 
+    def sync(self, context: Context | None = None) -> None:  # type: ignore[misc]
+        """The SDK's sync, or a failure alone (`rest_taps.common.failures`): a failure that
+        concerns only this stream is recorded and the other streams go on; a child stream
+        that failed is not read again for later parents. A top-level stream logs the start
+        and end lines of every selected stream of its family (itself and its child
+        streams, which the SDK syncs once for each parent record)."""
+        failures = self._tap.stream_failures
+        if failures.failed(self.name):
+            return
+        family = (
+            [s for s in concurrency.family(self) if isinstance(s, BaseStream) and s.selected]
+            if self.parent_stream_type is None
+            else []
+        )
+        for stream in family:
+            stream.run_log.start(stream.how_it_reads())
+        try:
+            super().sync(context)
+        except Exception as exc:
+            if not failures.isolate(self, exc):
+                for stream in family:
+                    stream.run_log.end(failed=True)
+                raise
+        except BaseException:
+            for stream in family:
+                stream.run_log.end(failed=True)
+            raise
+        for stream in family:
+            stream.run_log.end(failed=failures.failed(stream.name))
+
+    def how_it_reads(self) -> str:
+        """The start line's account of what this run reads: the mode and where it starts."""
+        parent = self.parent_stream_type
+        each = f", for each '{parent.name}' record" if parent else ""
+        key = self.replication_key
+        if not key:
+            return f"full table{each}"
+        state = self.stream_state
+        if state.get("replication_key_value") is not None:
+            since = f"from bookmark {state['replication_key_value']}"
+        elif state.get("partitions"):
+            since = "from each parent's bookmark"
+        elif self.config.get("start_date"):
+            since = f"from start_date {self.config['start_date']}"
+        else:
+            since = "from the first record (no bookmark, no start_date)"
+        return f"incremental on '{key}' {since}{each}"
+
     def _write_schema_message(self) -> None:
         """Announce the schema, with the properties earlier runs learned (from state), once
         for each version of it: a child stream's sync for each parent repeats nothing (a
@@ -831,7 +875,10 @@ class BaseStream(RESTStream[t.Any]):
         if not changes:
             return
         for change in changes:
-            self.logger.info("Stream '%s': schema: '%s' %s", self.name, change.where(), change.note)
+            self.logger.debug(
+                "Stream '%s': schema: '%s' %s", self.name, change.where(), change.note
+            )
+        self.run_log.schema_changed(changes)
         self._remember(changes)
         self._register_schema()
         self._write_schema_message()
@@ -859,6 +906,7 @@ class BaseStream(RESTStream[t.Any]):
         evolution = self.evolution
         if evolution is not None and not evolution.fits(record):
             self._evolve(record, evolution)
+        self.run_log.records += 1
         if not self._fast_output:
             super()._write_record_message(record)
             return

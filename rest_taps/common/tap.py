@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import gc
 import importlib
+import io
 import logging
 import os
 import sys
@@ -23,13 +24,14 @@ import threading
 import typing as t
 from functools import cached_property
 
+import click
 from singer_sdk import Tap
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.helpers.capabilities import PluginCapabilities, TapCapabilities
 from singer_sdk.plugin_base import PluginBase
 from singer_sdk.singerlib import StateMessage
 
-from rest_taps.common import errors, redaction, settings
+from rest_taps.common import errors, inputs, logs, output, redaction, settings
 from rest_taps.common.concurrency import RequestSlots, StateBoard, StreamRunner
 from rest_taps.common.errors import TapError
 from rest_taps.common.failures import StreamFailures
@@ -60,6 +62,7 @@ class BaseTap(Tap):
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         errors.install_excepthook()
         logging.disable(logging.NOTSET)  # an earlier tap's failure in this process is over
+        logs.quiet(self.logger, logging.getLogger("singer_sdk"))
         super().__init__(*args, **kwargs)
         if isinstance(self.message_writer, BufferedWriter):
             self._state_writer = StateLines(self.message_writer)  # type: ignore[assignment]
@@ -86,8 +89,16 @@ class BaseTap(Tap):
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
         # Register the secrets first: nothing logged from here on may show them.
         redaction.install(self.auth.secrets(self._config))
+        logs.metrics(self.metrics_logger, enabled=bool(self._config.get("log_metrics")))
+        for line in settings.unknown(self._config, self.config_jsonschema):
+            self.logger.warning(line)
         errors = settings.normalize(self._config, self.config_jsonschema)
-        errors += settings.validate(self._config, self.config_jsonschema, self.auth.settings)
+        errors += settings.validate(
+            self._config,
+            self.config_jsonschema,
+            self.auth.settings,
+            path_prefix=self.path_prefix(),
+        )
         if errors and raise_errors:
             raise ConfigValidationError(errors[0], errors=errors)
         if self._config.get("sandbox"):  # the sandbox has its own credentials and URL
@@ -95,6 +106,67 @@ class BaseTap(Tap):
             for name, value in {**sandbox.credentials, "api_url": SANDBOX_URL}.items():
                 self._config.setdefault(name, value)
         return errors + super()._validate_config(raise_errors=raise_errors)
+
+    @classmethod
+    def path_prefix(cls) -> str:
+        """The first segment of every stream's path (`/v1`), if they share one."""
+        firsts = {"/" + s.path.lstrip("/").split("/", 1)[0] for s in cls.stream_types if s.path}
+        return firsts.pop() if len(firsts) == 1 else ""
+
+    # -- command line: the files given, checked -------------------------------------------
+
+    @classmethod
+    def cb_config(cls, ctx: click.Context, param: click.Option, value: tuple[str, ...]) -> t.Any:
+        """`--config`: a file missing or not JSON ends the run with one line naming it."""
+        for path in value:
+            if path != "ENV":
+                cls._read_input(ctx, path, "config")
+        return super().cb_config(ctx, param, value)
+
+    @classmethod
+    def cb_input_file(
+        cls, ctx: click.Context, param: click.Parameter, value: str | None
+    ) -> io.StringIO | None:
+        """`--catalog` and `--state`: the file's text, for the SDK to read, once it is
+        known to be a JSON object (else one line naming the file)."""
+        if value is None:
+            return None
+        return io.StringIO(cls._read_input(ctx, value, str(param.name)))
+
+    @classmethod
+    def _read_input(cls, ctx: click.Context, path: str, what: str) -> str:
+        try:
+            return inputs.read_json(path, what)
+        except inputs.InputFileError as exc:
+            cls.logger.error("%s", exc)  # noqa: TRY400 - one line, not a traceback
+            ctx.exit(1)
+
+    @classmethod
+    def get_singer_command(cls) -> click.Command:
+        """The SDK's command, with `--catalog` and `--state` read by `cb_input_file`."""
+        command = super().get_singer_command()
+        command.params = [
+            click.Option(param.opts, help=param.help, callback=cls.cb_input_file)
+            if isinstance(param, click.Option) and param.name in {"catalog", "state"}
+            else param
+            for param in command.params
+        ]
+        return command
+
+    def load_state(self, state: dict[str, t.Any]) -> None:
+        """Take `state`: a whole STATE message is unwrapped, and bookmarks of streams the
+        tap does not have are left out, each with a warning (`inputs.checked_state`)."""
+        streams = {stream_type.name for stream_type in self.stream_types}
+        super().load_state(inputs.checked_state(state, streams, self.logger))
+
+    def run_discovery(self) -> str:
+        """Write the catalog; a reader that closed stdout ends the run quietly."""
+        try:
+            text = super().run_discovery()
+            sys.stdout.flush()
+        except BrokenPipeError:
+            output.reader_gone()
+        return text
 
     # -- connection (sandbox or real API) ----------------------------------------------
 
@@ -212,7 +284,9 @@ class BaseTap(Tap):
             return False
         if self.config.get("sandbox"):
             return True
-        return not settings.validate(self.config, self.config_jsonschema, self.auth.settings)
+        return not settings.validate(
+            self.config, self.config_jsonschema, self.auth.settings, path_prefix=self.path_prefix()
+        )
 
     def custom_properties(self, streams: t.Mapping[str, BaseStream]) -> dict[str, dict[str, dict]]:
         """Stream name → {property: JSON schema} of fields the account defines itself.
