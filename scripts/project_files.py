@@ -158,18 +158,18 @@ def abouts() -> dict[str, dict[str, t.Any]]:
 
 
 def _kind(spec: dict[str, t.Any]) -> dict[str, t.Any]:
-    """Meltano's kind (and options) for a setting of a tap's config schema."""
+    """Meltano's kind (and options) for a setting of a tap's config schema. A setting of
+    several types (an object or a file's path) is a string: Meltano passes it as given."""
     kinds = spec.get("type", [])
-    kinds = [kinds] if isinstance(kinds, str) else kinds
+    kinds = {kinds} if isinstance(kinds, str) else set(kinds) - {"null"}
     if spec.get("enum"):
         options = [{"label": value, "value": value} for value in spec["enum"]]
         return {"kind": "options", "options": options}
     if spec.get("format") == "date-time":
         return {"kind": "date_iso8601"}
-    for kind in ("boolean", "integer", "object", "array"):
-        if kind in kinds:
-            return {"kind": kind}
-    return {"kind": "string"}  # strings, and numbers (see the header)
+    if len(kinds) == 1 and (kind := kinds.pop()) in ("boolean", "integer", "object", "array"):
+        return {"kind": kind}
+    return {"kind": "string"}  # strings, numbers (see the header), several types
 
 
 def setting(name: str, spec: dict[str, t.Any]) -> dict[str, t.Any]:
@@ -196,7 +196,7 @@ def definition(command: str) -> dict[str, t.Any]:
     return {
         "name": command,
         "namespace": namespace(command),
-        "description": " ".join(about["description"].split()),
+        "description": " ".join((about["description"] or command).split()),
         "pip_url": f"{DISTRIBUTION}=={about['version']}",
         "executable": command,
         "capabilities": about["capabilities"],
