@@ -43,8 +43,9 @@ def readme_blocks() -> list[list[str]]:
     return [[line for line in b if line and not line.startswith("#")] for b in lines]
 
 
-def shell(script: str, cwd: Path) -> str:
-    """Run commands as a user's shell would (stopping at the first failure); stderr."""
+def shell(script: str, cwd: Path, *, stdout: bool = False) -> str:
+    """Run commands as a user's shell would (stopping at the first failure); their stderr,
+    or their stdout."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MELTANO_", "TAP_", "TARGET_"))}
     env.update(
         PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
@@ -63,7 +64,7 @@ def shell(script: str, cwd: Path) -> str:
         check=False,
     )
     assert proc.returncode == 0, f"{script}\n{proc.stderr[-4000:]}"
-    return proc.stderr
+    return proc.stdout if stdout else proc.stderr
 
 
 def batches(path: Path, schema: str) -> dict[str, list[dt.datetime]]:
@@ -83,14 +84,19 @@ def batches(path: Path, schema: str) -> dict[str, list[dt.datetime]]:
         }
 
 
-def test_a_tap_added_to_a_new_meltano_project_runs_incrementally(tmp_path: Path) -> None:
-    commands, look, *_ = readme_blocks()
-    assert commands[0].startswith(f"meltano init {PROJECT}"), commands[0]
-    *setup_and_first_run, second_run = commands
-    assert setup_and_first_run[-1] == second_run == f"meltano run {TAP} target-duckdb"
-    shell("\n".join(setup_and_first_run), tmp_path)
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The README's new project after its setup and first run."""
+    *setup_and_first_run, _ = readme_blocks()[0]
+    assert setup_and_first_run[0].startswith(f"meltano init {PROJECT}"), setup_and_first_run
+    root = tmp_path_factory.mktemp("own")
+    shell("\n".join(setup_and_first_run), root)
+    return root / PROJECT
 
-    project = tmp_path / PROJECT
+
+def test_a_tap_added_to_a_new_meltano_project_runs_incrementally(project: Path) -> None:
+    commands, look, *_ = readme_blocks()
+    assert commands[-2] == commands[-1] == f"meltano run {TAP} target-duckdb"
     plugins = yaml.safe_load((project / "meltano.yml").read_text())["plugins"]
     assert set(plugins) == {"extractors", "loaders"}, "nothing else added (no stray utility)"
     assert [p["name"] for p in plugins["extractors"]] == [TAP]
@@ -100,16 +106,13 @@ def test_a_tap_added_to_a_new_meltano_project_runs_incrementally(tmp_path: Path)
     first = batches(warehouse, schema)
     first_done = max(at for times in first.values() for at in times)
 
-    shell(second_run, project)
+    shell(commands[-1], project)
     second = {
         table: sum(at > first_done for at in times)
         for table, times in batches(warehouse, schema).items()
     }
     # The README's way to look at the data: the loader's own venv has DuckDB.
-    shown = subprocess.run(
-        ["bash", "-c", "\n".join(look)], cwd=project, capture_output=True, text=True, check=True
-    ).stdout
-    assert all(table in shown for table in second), shown
+    assert all(table in shell("\n".join(look), project, stdout=True) for table in second)
 
     config = {"sandbox": True, "schema_evolution": "off"}  # off: no sampling of the API
     tap = tap_class(TAP)(config=config, validate_config=False)
@@ -122,3 +125,24 @@ def test_a_tap_added_to_a_new_meltano_project_runs_incrementally(tmp_path: Path)
             assert 0 < resent < len(first[table]), (table, resent, len(first[table]))
         elif streams[table].parent_stream_type is None:
             assert resent == len(first[table]), (table, resent, len(first[table]))
+
+
+def selected(project: Path) -> dict[str, str]:
+    """Property (`items.title`) → how `meltano select --list` marks it (selected, ...)."""
+    listing = shell(f"meltano select {TAP} --list --all", project, stdout=True)
+    return {name: mark for mark, name in re.findall(r"^\s*\[(\w+)\s*\] (\S+)$", listing, re.M)}
+
+
+def test_the_readmes_select_rules_exclude_one_property(project: Path) -> None:
+    """An `--exclude` alone deselects everything; the README's rules select everything
+    but the excluded property, and are the rules its `meltano.yml` form shows."""
+    _, _, rules, in_yaml = readme_blocks()
+    exclude = next(rule for rule in rules if "--exclude" in rule)
+    shell(exclude, project)
+    assert "selected" not in selected(project).values()
+    shell("\n".join(rules), project)
+    marks = selected(project)
+    assert marks["items.title"] == "excluded"
+    assert {marks["items.title_lock"], marks["users.email"]} == {"selected"}
+    plugin = yaml.safe_load((project / "meltano.yml").read_text())["plugins"]["extractors"][0]
+    assert set(plugin["select"]) == set(yaml.safe_load("\n".join(in_yaml))["select"])
