@@ -5,9 +5,10 @@ written, in a temporary directory, with `REPO` set to this checkout: a new proje
 (`meltano init`), the tap added from its plugin definition (plugins/extractors/<tap>.yml,
 `pip_url` pointed at the checkout) and target-duckdb from plugins/loaders/, sandbox mode
 set, then `meltano run <tap> target-duckdb` twice; then its second block, which opens the
-DuckDB file. Meltano's hub is out of reach (its URL points at a closed port), so nothing
-may need it. The second run must start from the bookmarks the first one saved: fewer
-records for every incremental stream, every record again for the other top-level ones.
+DuckDB file, and the select rules of "Choosing streams and properties". Meltano's hub is
+out of reach (its URL points at a closed port), so nothing may need it. The second run
+must start from the bookmarks the first one saved: fewer records for every incremental
+stream, every record again for the other top-level ones.
 """
 
 from __future__ import annotations
