@@ -2,7 +2,8 @@
 
 A tap may move a value that breaks its declared type to a variant property
 (`name__v_<jsontype>`), leave out a property whose value is null (null and absent are the
-same to a loader), drop paging metadata, and add its parent's key to a child record.
+same to a loader), drop paging metadata, convert a key sent in another form (`"822"` for
+the integer key 822), and add its parent's key to a child record.
 `normalized` undoes the first two on any record, so that what an API sent and what the tap
 emitted can be compared value for value.
 """
@@ -100,6 +101,7 @@ def responses_seen() -> t.Iterator[Seen]:
         for record in extract_jsonpath(stream.records_jsonpath, body):
             if isinstance(record, dict):
                 record = {k: v for k, v in record.items() if k not in drop}  # noqa: PLW2901
+                stream.key_forms.conform(record)  # "822" arrives as the integer key 822
             seen.records[stream.name].append(record)
         seen.context_keys[stream.name].update(context or {})
         return response

@@ -309,4 +309,4 @@ def test_an_unexpected_error_is_one_masked_line() -> None:
         bookmark = {"replication_key": "last_occurrence_timestamp", "replication_key_value": "?"}
         state = {"bookmarks": {"items": bookmark}}
         run = run_tap("error_tracking", server, streams=["items"], state=state)
-    one_clear_line(run, "The run stopped on an unexpected error: ValueError")
+    one_clear_line(run, "Stream 'items': an unexpected error: ValueError")

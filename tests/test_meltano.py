@@ -46,8 +46,11 @@ def meltano_installed() -> None:
         pytest.fail("the Meltano plugins are not installed: run `make setup` (meltano install)")
 
 
-def meltano_run(tap: str, tmp: Path, env: dict[str, str], *, full_refresh: bool = False) -> str:
-    """`meltano run <tap> target-duckdb` with the test's own database and state; stderr."""
+def meltano_run(
+    tap: str, tmp: Path, env: dict[str, str], *, full_refresh: bool = False, succeeds: bool = True
+) -> str:
+    """`meltano run <tap> target-duckdb` with the test's own database and state; stderr.
+    The run must succeed (or, with `succeeds=False`, fail)."""
     args = [MELTANO, "run", *(["--full-refresh"] if full_refresh else []), tap, "target-duckdb"]
     proc = subprocess.run(
         args,
@@ -64,7 +67,7 @@ def meltano_run(tap: str, tmp: Path, env: dict[str, str], *, full_refresh: bool 
         check=False,
         timeout=600,
     )
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert (proc.returncode == 0) is succeeds, proc.stderr[-3000:]
     return proc.stderr
 
 
@@ -203,3 +206,34 @@ def test_selection_decides_new_properties(
         assert stored == {deal["id"]: deal["late_property"] for deal in last}
     assert ("title" in kinds) is title
     assert ("late_property) are left out" in log) is (not late)
+
+
+@pytest.mark.usefixtures("meltano_installed")
+def test_a_failed_stream_keeps_the_others_bookmarks(tmp_path: Path) -> None:
+    """A run where one stream fails for good: Meltano keeps the state of the streams that
+    finished, so the next run starts each of them from its bookmark and reads the failed
+    stream from its beginning."""
+    package, tap = "error_tracking", "tap-error-tracking"
+    api = api_class(package)(records=100)
+    with SandboxServer(api) as server:
+        env = server_env(tap, server)
+        fault = server.inject("/v1/deploys", times=-1)
+        log = meltano_run(tap, tmp_path, env, succeeds=False)
+        assert "Stream 'deploys': GET /v1/deploys failed after 4 attempts" in log
+        first_pages = len(server.requests_to("/v1/occurrences"))
+        fault.times = 0
+        server.requests.clear()
+        meltano_run(tap, tmp_path, env)
+        second_pages = len(server.requests_to("/v1/occurrences"))
+        windows = [r.body["start_time"] for r in server.requests_to("/v1/metrics/items")]
+    db = tables(tmp_path / "warehouse.duckdb", "tap_error_tracking")
+    assert len(db["deploys"][1]) == len(api.tables["deploys"])
+    assert len(db["occurrences"][1]) == len(api.tables["occurrences"])
+    # Newest first: the first run read every page, the second stops at its bookmark
+    # (one page, and the page discovery read before the run).
+    pages = -(-len(api.tables["occurrences"]) // 20)
+    assert first_pages >= pages > 2
+    assert second_pages <= 2
+    # The time window of the second run's sync (after discovery's, which has no state)
+    # starts at the first run's bookmark.
+    assert windows[-1] > 0

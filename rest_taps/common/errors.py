@@ -76,13 +76,14 @@ class PaginationError(TapError):
     """The API's paging does not move on (a loop), or stops making sense."""
 
 
-def last_word(logger: logging.Logger, line: str) -> None:
-    """Log `line` as an error that stays the last line of the log: first silence every
+def last_word(logger: logging.Logger, *lines: str) -> None:
+    """Log `lines` as errors that stay the last lines of the log: first silence every
     logger (threads still winding down say no more), let the lines being written end,
-    then write it."""
+    then write them."""
     logging.disable(logging.CRITICAL)
     time.sleep(0.02)  # a thread past its level check finishes its line
     for handler in logging.getLogger().handlers + logger.handlers:
         handler.acquire()
         handler.release()
-    logger.handle(logger.makeRecord(logger.name, logging.ERROR, "", 0, line, (), None))
+    for line in lines:
+        logger.handle(logger.makeRecord(logger.name, logging.ERROR, "", 0, line, (), None))

@@ -20,6 +20,7 @@ from singer_sdk import typing as th
 
 EXAMPLE_API_URL = "https://api.example.com"
 SCHEMA_EVOLUTION = ("auto", "include", "exclude", "off")
+STREAM_FAILURES = ("continue", "stop")
 
 
 @dataclass(frozen=True)
@@ -177,6 +178,19 @@ def common_properties() -> list[th.Property]:
             ),
         ),
         th.Property(
+            "stream_failures",
+            th.StringType(allowed_values=list(STREAM_FAILURES)),
+            default="continue",
+            title="Stream failures",
+            description=(
+                "What a stream that fails for good (an error left after retries, a 4xx, a "
+                "record it cannot read) does to the others. `continue`: it stops alone, the "
+                "other streams finish and keep their state, and the run exits non-zero with "
+                "one line per failed stream; `stop`: the whole run stops at the first failure. "
+                "A rejected credential always stops the run."
+            ),
+        ),
+        th.Property(
             "user_agent",
             th.StringType,
             title="User agent",
@@ -270,11 +284,14 @@ def validate(
         low, high = spec.get("minimum"), spec.get("maximum")
         if (low is not None and value < low) or (high is not None and value > high):
             errors.append(f"Setting '{name}' must be between {low:g} and {high:g}, got {value!r}.")
-    if config.get("schema_evolution") not in (None, *SCHEMA_EVOLUTION):
-        errors.append(
-            f"Setting 'schema_evolution' must be one of {', '.join(SCHEMA_EVOLUTION)}, "
-            f"got {config['schema_evolution']!r}."
-        )
+    for name, allowed in (
+        ("schema_evolution", SCHEMA_EVOLUTION),
+        ("stream_failures", STREAM_FAILURES),
+    ):
+        if config.get(name) not in (None, *allowed):
+            errors.append(
+                f"Setting '{name}' must be one of {', '.join(allowed)}, got {config[name]!r}."
+            )
     return errors
 
 

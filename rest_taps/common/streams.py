@@ -53,6 +53,7 @@ from rest_taps.common.errors import (
 )
 from rest_taps.common.evolution import Change, Evolution
 from rest_taps.common.http import describe_request, retry_after_seconds
+from rest_taps.common.keys import KeyForms, conversion
 from rest_taps.common.output import BufferedWriter
 from rest_taps.common.pagination import Paging, SinglePage
 from rest_taps.common.records import BadResponseError, RecordsPath, json_body
@@ -391,11 +392,27 @@ class BaseStream(RESTStream[t.Any]):
         drop = self.paginator.metadata_fields
         if drop:
             records = [{k: v for k, v in r.items() if k not in drop} for r in records]
+        if self.key_forms.conversions:
+            for record in records:
+                self.key_forms.conform(record, self.logger.warning)
         if self._floor is None:
             return records
         kept = [r for r in records if not self._below_floor(r)]
         self._page_below_floor = len(kept) < len(records)
         return kept
+
+    @cached_property
+    def key_forms(self) -> KeyForms:
+        """Converts key and bookmark values sent in another form than declared
+        (`rest_taps.common.keys`)."""
+        properties = self.schema.get("properties", {})
+        names = [*(self.primary_keys or ()), *([self.replication_key] * bool(self.replication_key))]
+        found = (
+            conversion(name, properties[name], bookmark=name == self.replication_key)
+            for name in dict.fromkeys(names)
+            if name in properties
+        )
+        return KeyForms(self.name, [c for c in found if c is not None])
 
     def _below_floor(self, record: dict) -> bool:
         """Older than the bookmark? A value of another type is kept (and stops the run as
@@ -546,6 +563,35 @@ class BaseStream(RESTStream[t.Any]):
             for future in ahead:
                 future.cancel()
 
+    # -- failing alone ----------------------------------------------------------------------
+
+    def sync(self, context: Context | None = None) -> None:  # type: ignore[misc]
+        """Sync, or fail alone (`rest_taps.common.failures`): a failure that concerns only
+        this stream is recorded and the other streams go on; a child stream that failed
+        is not read again for later parents."""
+        failures = self._tap.stream_failures
+        if failures.failed(self.name):
+            return
+        try:
+            super().sync(context)
+        except Exception as exc:
+            if not failures.isolate(self, exc):
+                raise
+
+    def finalize_state_progress_markers(self, state: dict | None = None) -> None:
+        """A stream that failed keeps the bookmark it had: the progress of an unfinished
+        read of unsorted records is dropped, not promoted."""
+        if state or not self._tap.stream_failures.failed(self.name):
+            super().finalize_state_progress_markers(state)
+            return
+        for child in self.child_streams:
+            if child.selected:
+                child.finalize_state_progress_markers()
+        own = self.stream_state
+        for part in (own, *own.get("partitions", ())):
+            part.pop("progress_markers", None)
+        self._write_state_message()
+
     def _fetch(self, context: Context | None) -> t.Iterator[dict[str, t.Any]]:
         try:
             yield from super().get_records(context)
@@ -563,6 +609,7 @@ class BaseStream(RESTStream[t.Any]):
             for child in self.child_streams
             if isinstance(child, BaseStream)
             and child.selected
+            and not self._tap.stream_failures.failed(child.name)
             and not child.client_side_filter
             and not child.child_streams
         ]

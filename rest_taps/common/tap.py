@@ -32,6 +32,7 @@ from singer_sdk.singerlib import StateMessage
 from rest_taps.common import errors, redaction, settings
 from rest_taps.common.concurrency import RequestSlots, StateBoard, StreamRunner
 from rest_taps.common.errors import TapError
+from rest_taps.common.failures import StreamFailures
 from rest_taps.common.output import BufferedWriter, StateLines
 from rest_taps.common.ratelimit import RateGate
 from rest_taps.common.registry import DISTRIBUTION
@@ -178,6 +179,12 @@ class BaseTap(Tap):
         return threading.Event()
 
     @cached_property
+    def stream_failures(self) -> StreamFailures:
+        """The streams that failed in this run (each stops alone unless the setting
+        `stream_failures` is `stop`)."""
+        return StreamFailures(self.logger, stop_all=self.config.get("stream_failures") == "stop")
+
+    @cached_property
     def worker_pool(self) -> WorkerPool:
         """The bounded pool of workers that requests run on besides the main thread."""
         return WorkerPool(self.max_workers, f"{self.name}-worker")
@@ -218,15 +225,20 @@ class BaseTap(Tap):
     rejected: TapError | None = None
 
     def sync_all(self) -> None:
-        """Sync. Any failure ends the run with one line, after the state so far (which
-        covers only records already written), and exit status 1."""
+        """Sync. A stream that fails stops alone (`rest_taps.common.failures`); the run
+        then ends with one line per failed stream. A failure that stops the run ends it
+        with one line. Either way after the state so far (which covers only records
+        already written), and with exit status 1."""
         if self.rejected is not None:
             self._fail(str(self.rejected))
+        _ = self.stream_failures  # made before threads start
         try:
             if self.concurrent:
                 StreamRunner(self, self.max_workers).run()
             else:
                 super().sync_all()
+            if self.stream_failures.lines:
+                self._fail(*self.stream_failures.summary())
         except TapError as exc:
             self._fail(str(exc))
         except Exception as exc:
@@ -267,9 +279,9 @@ class BaseTap(Tap):
                 os._exit(exc.code if isinstance(exc.code, int) else 1)
             raise
 
-    def _fail(self, line: str) -> t.NoReturn:
+    def _fail(self, *lines: str) -> t.NoReturn:
         if "worker_pool" in self.__dict__:
             self.worker_pool.shutdown()
         self._last_state()
-        errors.last_word(self.logger, redaction.redact(line))
+        errors.last_word(self.logger, *(redaction.redact(line) for line in lines))
         sys.exit(1)

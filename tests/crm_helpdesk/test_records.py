@@ -16,6 +16,7 @@ import requests
 from rest_taps.common.sandbox import SandboxServer
 from rest_taps.crm_helpdesk.sandbox import (
     CURSOR_STREAMS,
+    DECIMAL_STRING_IDS,
     SINGLE_PAGE_STREAMS,
     STREAMS,
     CrmHelpdeskAPI,
@@ -117,10 +118,17 @@ def test_records_have_the_api_shapes(server: SandboxServer) -> None:
 
 
 def test_declared_schemas_accept_every_served_record(server: SandboxServer) -> None:
+    """Every record, once its key is in the declared form: some integer ids are served as
+    decimal strings, as older versions of the API send them (the tap converts them)."""
     for stream in STREAMS:
         validator = jsonschema.Draft7Validator(schema(stream))
         records = served(server, stream)
         assert records, stream
+        as_text = [record for record in records if isinstance(record["id"], str)]
+        if stream in DECIMAL_STRING_IDS:
+            assert 0 < len(as_text) < len(records), stream
+            for record in as_text:
+                record["id"] = int(record["id"])
         for record in records:
             validator.validate(record)
 
