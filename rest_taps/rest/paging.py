@@ -259,15 +259,83 @@ _PARAMETERS: dict[str, frozenset[str]] = {
 TYPES = tuple(_PARAMETERS)
 
 
+class AutoPaging(Paging[t.Any]):
+    """Paging found from the first response (see the module docstring); the token says
+    which kind it is, so that the stream's request knows where it goes."""
+
+    def __init__(self) -> None:
+        super().__init__(None)
+        self._inner: Paging | None = None
+
+    def advance(self, response: requests.Response) -> None:
+        if self._inner is None:
+            self._inner = _detect(response).new(
+                t.cast(t.Any, self.records),
+                self.stop_condition,
+                where=self.where,
+                max_pages=self.max_pages,
+            )
+        self._inner.advance(response)
+        self._finished = self._inner.finished
+        self._value = (type(self._inner).__name__, self._inner.current_value)
+
+    def apply(self, request: HTTPRequest, token: t.Any) -> None:
+        if not token:
+            return
+        kind, value = token
+        if kind == NextUrlPaging.__name__:
+            NextUrlPaging().apply(request, value)
+        elif kind == CursorPaging.__name__ and value is not None:
+            request.params["cursor"] = value
+
+
+def _next_link(body: t.Any, path: tuple[str, ...] = ()) -> tuple[tuple[str, ...], t.Any]:
+    """The first `next` value of a body (or its `href` / `url`), and where it is."""
+    if not isinstance(body, dict):
+        return (), None
+    for key, value in body.items():
+        if "next" in key.lower():
+            if isinstance(value, dict):
+                for inner, link in value.items():
+                    if inner.lower() in {"href", "url"} and isinstance(link, str | int | float):
+                        return (*path, key, inner), link
+            elif isinstance(value, str | int | float) and not isinstance(value, bool):
+                return (*path, key), value
+        if isinstance(value, dict):
+            found = _next_link(value, (*path, key))
+            if found[0]:
+                return found
+    return (), None
+
+
+def _detect(response: requests.Response) -> Paging:
+    if response.links.get("next"):
+        return NextUrlPaging()
+    try:
+        path, value = _next_link(json_body(response))
+    except BadResponseError:
+        return SinglePage()
+    if not path:
+        return SinglePage()
+    if isinstance(value, str) and value.startswith(("http://", "https://", "/")):
+        return NextUrlPaging(path=lambda body: first(path, body))
+    return CursorPaging(
+        cursor_path=".".join(path),
+        cursor_param="cursor",
+        cursor_body_path=None,
+        stop_after_empty_page=False,
+        has_more_path=None,
+    )
+
+
+def is_auto(config: t.Any) -> bool:
+    """Whether a `paginator` leaves paging to be found from the responses."""
+    return config in (None, "auto") or (isinstance(config, dict) and config.get("type") == "auto")
+
+
 def build(config: t.Any, where: str, problems: Problems) -> Paging | None:
     """The paginator a config's `paginator` describes; None (with a problem noted) when
-    it cannot be built, and `None` config (auto) as one page, see `rest_taps.rest`."""
-    if (
-        config is None
-        or config == "auto"
-        or (isinstance(config, dict) and config.get("type") == "auto")
-    ):
-        return None
+    it cannot be built."""
     if isinstance(config, str):
         config = {"type": config}
     if not isinstance(config, dict):
