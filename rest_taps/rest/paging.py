@@ -279,6 +279,10 @@ class AutoPaging(Paging[t.Any]):
         self._finished = self._inner.finished
         self._value = (type(self._inner).__name__, self._inner.current_value)
 
+    def get_next(self, response: requests.Response) -> t.Any:
+        """Unused: `advance` asks the paginator found."""
+        raise NotImplementedError
+
     def apply(self, request: HTTPRequest, token: t.Any) -> None:
         if not token:
             return
