@@ -4,8 +4,8 @@ Wire protocol: `Authorization: Bearer <token>`, header `X-Api-Version: 2` and qu
 `lang=en` on every request (a request without them gets 400). Each resource pages its
 own way:
 
-- `/account`: one object under `account`; `/depots`: the body is the list; `/archive`:
-  404 (switched off for this account).
+Paths begin with `/v1/`. `/account`: one object under `account`; `/depots`: the body is
+the list; `/archive`: 404 (switched off for this account).
 - `/drivers` and `/regions` (`{"data": [...], "meta": {...}}`): pages of 10 chained by a
   `Link: <…>; rel="next"` header with the next page's whole URL.
 - `/shipments`: `offset` / `limit` (at most 25), `meta.total` the number of shipments.
@@ -116,7 +116,6 @@ class API(SandboxAPI):
             for i in range(3 * CARRIER_PAGE + 2)
         ]
         self.tables["events"] = []
-        self.tables["archive"] = []
         self.new_events(3 * self.records, r)
 
     def new_events(self, count: int, r: t.Any = None) -> None:
@@ -146,15 +145,15 @@ class API(SandboxAPI):
 
     # -- routes ---------------------------------------------------------------------------
 
-    @route("GET", "/account")
+    @route("GET", "/v1/account")
     def account(self, request: Request) -> Response:
         return Response({"account": self.tables["account"][0]})
 
-    @route("GET", "/depots")
+    @route("GET", "/v1/depots")
     def depots(self, request: Request) -> Response:
         return Response(self.tables["depots"])
 
-    @route("GET", "/archive")
+    @route("GET", "/v1/archive")
     def archive(self, request: Request) -> Response:
         return self.error(404, "the archive is switched off for this account")
 
@@ -169,22 +168,22 @@ class API(SandboxAPI):
         body = {"data": chunk, "meta": {"page": page}} if wrap else chunk
         return Response(body, headers=headers)
 
-    @route("GET", "/drivers")
+    @route("GET", "/v1/drivers")
     def drivers(self, request: Request) -> Response:
         return self._linked(request, self.tables["drivers"], wrap=False)
 
-    @route("GET", "/regions")
+    @route("GET", "/v1/regions")
     def regions(self, request: Request) -> Response:
         return self._linked(request, self.tables["regions"], wrap=True)
 
-    @route("GET", "/shipments")
+    @route("GET", "/v1/shipments")
     def shipments(self, request: Request) -> Response:
         rows = self.tables["shipments"]
         limit = min(max(_int(request.query.get("limit"), SHIPMENT_PAGE), 1), SHIPMENT_PAGE)
         offset = max(_int(request.query.get("offset")), 0)
         return Response({"shipments": rows[offset : offset + limit], "meta": {"total": len(rows)}})
 
-    @route("GET", "/shipments/{shipment_id}/parcels")
+    @route("GET", "/v1/shipments/{shipment_id}/parcels")
     def parcels(self, request: Request, shipment_id: str) -> Response:
         rows = self.tables["parcels"].get(_int(shipment_id, -1))
         if rows is None:
@@ -194,7 +193,7 @@ class API(SandboxAPI):
         chunk = rows[(page - 1) * PARCEL_PAGE : page * PARCEL_PAGE] if page >= 1 else []
         return Response({"items": chunk, "page": page, "page_count": pages})
 
-    @route("GET", "/depots/{depot_id}/stock")
+    @route("GET", "/v1/depots/{depot_id}/stock")
     def stock(self, request: Request, depot_id: str) -> Response:
         rows = self.tables["stock"].get(_int(depot_id, -1))
         if rows is None:
@@ -202,7 +201,7 @@ class API(SandboxAPI):
         page = max(_int(request.query.get("page")), 0)
         return Response({"stock": rows[page * STOCK_PAGE : (page + 1) * STOCK_PAGE]})
 
-    @route("GET", "/carriers")
+    @route("GET", "/v1/carriers")
     def carriers(self, request: Request) -> Response:
         rows = self.tables["carriers"]
         start = _int(request.query.get("after", "c0").removeprefix("c"))
@@ -210,7 +209,7 @@ class API(SandboxAPI):
         paging = {"after": f"c{start + CARRIER_PAGE}"} if start + CARRIER_PAGE < len(rows) else {}
         return Response({"data": {"carriers": chunk}, "paging": paging})
 
-    @route("GET", "/events")
+    @route("GET", "/v1/events")
     def events(self, request: Request) -> Response:
         since = request.query.get("since", "")
         rows = [e for e in self.tables["events"] if str(e.get("occurred_at")) >= since]

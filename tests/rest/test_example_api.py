@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import json
+import subprocess
 from collections import Counter
 
 import pytest
@@ -32,7 +33,6 @@ def test_a_full_run_reads_every_record_of_every_resource(server: SandboxServer) 
     result = sync(TapRest, config_for(server), discover=True)
     expected = {k: v for k, v in server.api.expected_counts().items() if v}
     assert result.counts == expected
-    assert "archive" in result.schemas, "an ignored resource is a stream without records"
     assert result.records("account") == server.api.tables["account"], "one object, one record"
 
 
@@ -42,15 +42,15 @@ def test_each_paginator_sends_its_parameters(server: SandboxServer) -> None:
     for path, query in seen:
         assert ("lang", "en") in query, f"{path}: resource_defaults' params merged"
     assert {("limit", "25"), ("offset", "50"), ("status", "any")} <= set(
-        next(q for p, q in seen if p == "/shipments" and ("offset", "50") in q)
+        next(q for p, q in seen if p == "/v1/shipments" and ("offset", "50") in q)
     ), "offset paging with the resource's own params beside the defaults"
-    assert any(p == "/drivers" and ("page", "3") in q for p, q in seen), "Link header"
-    assert any(p == "/regions" for p, _ in seen), "a name alone is its path"
-    assert any(p == "/carriers" and ("after", "c15") in q for p, q in seen), "cursor"
-    assert any(p == "/events" and ("offset", "150") in q for p, q in seen), "JSON link"
+    assert any(p == "/v1/drivers" and ("page", "3") in q for p, q in seen), "Link header"
+    assert any(p == "/v1/regions" for p, _ in seen), "an endpoint that is a path alone"
+    assert any(p == "/v1/carriers" and ("after", "c15") in q for p, q in seen), "cursor"
+    assert any(p == "/v1/events" and ("offset", "150") in q for p, q in seen), "JSON link"
     assert any(p.endswith("/parcels") and ("p", "2") in q for p, q in seen), "page number"
-    assert any(p == "/depots/1/stock" and ("page", "1") in q for p, q in seen), "from page 0"
-    assert not any(p == "/depots/1/stock" and ("page", "3") in q for p, q in seen), (
+    assert any(p == "/v1/depots/1/stock" and ("page", "1") in q for p, q in seen), "from page 0"
+    assert not any(p == "/v1/depots/1/stock" and ("page", "3") in q for p, q in seen), (
         "paging ends at the first empty page"
     )
     headers = {r.headers.get("x-api-version") for r in server.requests}
@@ -76,6 +76,33 @@ def test_children_carry_their_parent_fields_under_a_composite_key(
     assert key == ["_shipments_id", "seq"]
 
 
+def test_an_ignored_404_is_an_empty_resource(
+    server: SandboxServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    config = example()
+    archive = {"name": "archive", "endpoint": "/v1/archive"}
+    failing = sync_cli(server, {**config, "resources": [archive]})
+    assert failing.returncode == 1, "a top-level 404 ends the run"
+    assert "GET /v1/archive failed with 404" in failing.stderr
+    archive = {
+        "name": "archive",
+        "endpoint": {
+            "path": "/v1/archive",
+            "response_actions": [{"status_code": 404, "action": "ignore"}],
+        },
+    }
+    config["resources"].append(archive)
+    result = sync(TapRest, config_for(server, rest_api=config), discover=True)
+    assert "archive" in result.schemas
+    assert "archive" not in result.counts
+    assert result.counts["stock"] == server.api.expected_counts()["stock"]
+    assert "the parent was deleted" not in caplog.text, "the closed depot's 404 is ignored"
+
+
+def sync_cli(server: SandboxServer, rest_api: dict) -> subprocess.CompletedProcess[str]:
+    return run_cli("tap-rest", config_for(server, rest_api=rest_api), discover=True)
+
+
 def test_a_second_run_starts_from_the_bookmark(server: SandboxServer) -> None:
     config = config_for(server)
     first = sync(TapRest, config, discover=True)
@@ -89,7 +116,7 @@ def test_a_second_run_starts_from_the_bookmark(server: SandboxServer) -> None:
     again = second.records("events")
     assert [e["occurred_at"] for e in again][0] == bookmark, "the bookmark's record again"
     assert len(again) == 6, "and only what is new"
-    sent = [r.query.get("since") for r in server.requests if r.path == "/events"]
+    sent = [r.query.get("since") for r in server.requests if r.path == "/v1/events"]
     assert sent[-1] == bookmark, "start_param carries the bookmark"
     assert second.counts["shipments"] == first.counts["shipments"], "full table re-read"
 
@@ -97,7 +124,7 @@ def test_a_second_run_starts_from_the_bookmark(server: SandboxServer) -> None:
 def test_start_date_wins_over_an_earlier_initial_value(server: SandboxServer) -> None:
     config = config_for(server, start_date="2024-01-02T00:00:00+00:00")
     result = sync(TapRest, config, discover=True)
-    assert {r.query.get("since") for r in server.requests if r.path == "/events"} == {
+    assert {r.query.get("since") for r in server.requests if r.path == "/v1/events"} == {
         "2024-01-02T00:00:00Z"
     }, "in the form of initial_value"
     events = [e["occurred_at"] for e in result.records("events")]
@@ -106,7 +133,7 @@ def test_start_date_wins_over_an_earlier_initial_value(server: SandboxServer) ->
     early = config_for(server, start_date="2020-01-01T00:00:00Z")
     server.requests.clear()
     sync(TapRest, early, discover=True)
-    assert {r.query.get("since") for r in server.requests if r.path == "/events"} == {
+    assert {r.query.get("since") for r in server.requests if r.path == "/v1/events"} == {
         "2024-01-01T00:00:00Z"
     }, "an earlier start_date leaves initial_value"
 
