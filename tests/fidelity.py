@@ -97,7 +97,7 @@ def responses_seen() -> t.Iterator[Seen]:
         response = send(stream, request, context)
         body = json.loads(response.content)
         drop = stream.paginator.metadata_fields
-        for record in extract_jsonpath(stream.records_jsonpath, body):
+        for record in records_at(stream.records_jsonpath, body):
             if isinstance(record, dict):
                 record = {k: v for k, v in record.items() if k not in drop}  # noqa: PLW2901
             seen.records[stream.name].append(record)
@@ -106,6 +106,16 @@ def responses_seen() -> t.Iterator[Seen]:
 
     with mock.patch.object(BaseStream, "_request", spy):
         yield seen
+
+
+def records_at(jsonpath: str, body: t.Any) -> list[t.Any]:
+    """The records at a records path; a container holding one object holds one record."""
+    container = jsonpath.removesuffix("[*]")
+    if container != jsonpath:
+        found = list(extract_jsonpath(container, body))
+        if len(found) == 1 and isinstance(found[0], dict):
+            return found
+    return list(extract_jsonpath(jsonpath, body))
 
 
 def invalid_records(messages: t.Iterable[dict]) -> list[str]:

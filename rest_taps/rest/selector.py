@@ -104,6 +104,20 @@ def first(steps: t.Sequence[str | int], node: t.Any) -> t.Any:
     return found[0] if found else None
 
 
+def records_jsonpath(data_selector: str | None) -> str:
+    """A selector as the records path of the base (one wildcard over the list of
+    records): `data` as `$.data[*]`, `result.*.item` as `$.result[*].item`, none as
+    `$[*]`."""
+    if data_selector is None:
+        return "$[*]"
+    steps = parse(data_selector)
+    text = "$" + "".join(
+        "[*]" if step == WILDCARD else f"[{step}]" if isinstance(step, int) else f".{step}"
+        for step in steps
+    )
+    return text if WILDCARD in steps else f"{text}[*]"
+
+
 class Selector:
     """The records of a page at a `data_selector` (or found, without one)."""
 

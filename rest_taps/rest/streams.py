@@ -20,7 +20,7 @@ from rest_taps.common.settings import parse_datetime
 from rest_taps.common.streams import BaseStream
 from rest_taps.rest.config import Parent, Resource, expand
 from rest_taps.rest.paging import AutoPaging
-from rest_taps.rest.selector import Selector, first, parse
+from rest_taps.rest.selector import Selector, first, parse, records_jsonpath
 
 if t.TYPE_CHECKING:
     import requests
@@ -313,6 +313,7 @@ def stream_types(api: RestApi) -> list[type[RestStream]]:
             "newest_first": bool(incremental and incremental.newest_first),
             "is_sorted": bool(incremental and incremental.oldest_first),
             "paginator": resource.paginator or AutoPaging(),
+            "records_jsonpath": records_jsonpath(resource.data_selector),
             "resource": resource,
             "client_headers": api.headers,
             "child_resources": children,
