@@ -13,9 +13,9 @@ import datetime as dt
 import re
 import typing as t
 from functools import cached_property
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
-from rest_taps.common.errors import SchemaDriftError
+from rest_taps.common.errors import RequestFailedError, SchemaDriftError
 from rest_taps.common.settings import parse_datetime
 from rest_taps.common.streams import BaseStream
 from rest_taps.rest.config import Parent, Resource, expand
@@ -69,9 +69,16 @@ class RestStream(BaseStream):
     def get_url(self, context: Context | None) -> str:
         values = {k: quote(str(v), safe="") for k, v in self._values(context).items()}
         path = expand(self.resource.path, values)
-        if re.match(r"https?://", path):
-            return path
-        return f"{self.url_base}/{path.lstrip('/')}"
+        if not re.match(r"https?://", path):
+            return f"{self.url_base}/{path.lstrip('/')}"
+        if _origin(path) != _origin(self.url_base):
+            msg = (
+                f"Stream '{self.name}': its path {path.split('?')[0]} is on another origin than "
+                f"api_url ({_origin(self.url_base)}); the tap sends the credential to api_url's "
+                "origin only, so the run stops here."
+            )
+            raise RequestFailedError(msg)
+        return path
 
     @property
     def http_headers(self) -> dict:
@@ -270,6 +277,11 @@ class RestStream(BaseStream):
         except TypeError:
             return False
         return super()._below_floor(record)
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
 
 
 def _class_name(name: str) -> str:

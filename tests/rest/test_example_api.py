@@ -15,6 +15,7 @@ import yaml
 
 from rest_taps.common.sandbox import SandboxServer
 from rest_taps.rest import sandbox
+from rest_taps.rest.sandbox import TOKEN
 from rest_taps.rest.tap import EXAMPLE, TapRest
 from tests.support import config_for, run_cli, sync
 
@@ -198,3 +199,13 @@ def test_a_bad_config_fails_before_any_request_with_one_line(
     assert fragment in done.stderr
     assert "Traceback" not in done.stderr
     assert not server.requests
+
+
+def test_a_path_on_another_origin_is_not_sent_the_credential(server: SandboxServer) -> None:
+    config = example()
+    config["resources"] = [{"name": "away", "endpoint": "https://elsewhere.example.com/v1/x"}]
+    done = sync_cli(server, config)
+    assert done.returncode == 1
+    last = done.stderr.strip().splitlines()[-1]
+    assert "Stream 'away': its path https://elsewhere.example.com/v1/x is on another origin" in last
+    assert TOKEN not in done.stderr
