@@ -11,7 +11,8 @@ implicit, as the format documents it:
   `endpoint`, whose `params` and `json` are merged key by key.
 - `resources`: a name alone (name and path), or an object with `name`, `endpoint` (a path
   alone, or an object; its `path` defaults to the name), `primary_key`,
-  `write_disposition`, `include_from_parent`, `selected`.
+  `include_from_parent`, `selected`; `write_disposition` is accepted and left to the
+  target (a Singer target with keys upserts).
 - A child resource names its parent in a placeholder `{resources.<parent>.<field>}` (in
   the path, params, headers or JSON body), or with the older form: a path placeholder
   `{name}` and a param `name: {type: resolve, resource: <parent>, field: <field>}`.
@@ -151,7 +152,6 @@ class Resource:
     data_selector: str | None = None
     paginator: Paging | None = None
     primary_key: tuple[str, ...] = ()
-    write_disposition: str = "append"
     incremental: Incremental | None = None
     #: (status code or None, content or None) of responses to ignore.
     ignore: tuple[tuple[int | None, str | None], ...] = ()
@@ -366,7 +366,6 @@ def _resource(
         data_selector=None if selector is None else str(selector),
         paginator=paginator,
         primary_key=_keys(item.get("primary_key"), where, problems),
-        write_disposition=_disposition(item.get("write_disposition")),
         incremental=incremental,
         ignore=ignore,
         parent=parent,
@@ -383,12 +382,6 @@ def _keys(value: t.Any, where: str, problems: Problems) -> tuple[str, ...]:
         return tuple(value)
     problems.fatal(f"rest_api: {where}: primary_key must be a field name or a list of them.")
     return ()
-
-
-def _disposition(value: t.Any) -> str:
-    if isinstance(value, dict):
-        value = value.get("disposition")
-    return str(value or "append")
 
 
 def _incremental(config: t.Any, params: dict, where: str, problems: Problems) -> Incremental | None:
