@@ -209,3 +209,17 @@ def test_a_path_on_another_origin_is_not_sent_the_credential(server: SandboxServ
     last = done.stderr.strip().splitlines()[-1]
     assert "Stream 'away': its path https://elsewhere.example.com/v1/x is on another origin" in last
     assert TOKEN not in done.stderr
+
+
+def test_base_url_with_a_path_and_a_token_the_file_holds(server: SandboxServer) -> None:
+    config = example()
+    config["client"]["base_url"] = f"{server.url}/v1/"
+    config["client"]["auth"]["token"] = TOKEN
+    for resource in config["resources"]:
+        endpoint = resource["endpoint"]
+        if isinstance(endpoint, str):
+            resource["endpoint"] = endpoint.removeprefix("/v1")
+        else:
+            endpoint["path"] = endpoint["path"].removeprefix("/v1/")
+    result = sync(TapRest, {"rest_api": config, "backoff_factor": 0}, discover=True)
+    assert result.counts == {k: v for k, v in server.api.expected_counts().items() if v}
