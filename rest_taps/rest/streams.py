@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 import typing as t
-from functools import cached_property
 from urllib.parse import quote, urlsplit
 
 from rest_taps.common.errors import RequestFailedError, SchemaDriftError
@@ -82,23 +81,13 @@ class RestStream(BaseStream):
 
     @property
     def http_headers(self) -> dict:
-        return {
-            **super().http_headers,
-            **self.client_headers,
-            **{k: str(v) for k, v in expand(self.resource.headers, self._header_values).items()},
-        }
-
-    @cached_property
-    def _header_values(self) -> dict[str, t.Any]:
-        return self._values(None) if self.resource.parent is None else {}
+        return {**super().http_headers, **self.client_headers}
 
     def get_http_request(self, *, page: t.Any) -> t.Any:
         request = super().get_http_request(page=page)
-        if self.resource.parent is not None and self.resource.headers:
-            values = self._values(page.stream_context)
-            request.headers.update(
-                {k: str(v) for k, v in expand(self.resource.headers, values).items()}
-            )
+        if self.resource.headers:
+            headers = expand(self.resource.headers, self._values(page.stream_context))
+            request.headers.update({k: str(v) for k, v in headers.items()})
         return request
 
     def get_url_params(self, context: Context | None, next_page_token: t.Any) -> dict:

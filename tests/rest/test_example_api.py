@@ -223,3 +223,17 @@ def test_base_url_with_a_path_and_a_token_the_file_holds(server: SandboxServer) 
             endpoint["path"] = endpoint["path"].removeprefix("/v1/")
     result = sync(TapRest, {"rest_api": config, "backoff_factor": 0}, discover=True)
     assert result.counts == {k: v for k, v in server.api.expected_counts().items() if v}
+
+
+def test_a_child_sends_its_parent_fields_in_headers(server: SandboxServer) -> None:
+    config = example()
+    parcels = next(r for r in config["resources"] if r["name"] == "parcels")
+    parcels["endpoint"]["headers"] = {"X-Shipment": "{resources.shipments.code}"}
+    sync(TapRest, config_for(server, rest_api=config), discover=True)
+    sent = {
+        (r.path.split("/")[3], r.headers.get("x-shipment"))
+        for r in server.requests
+        if r.path.endswith("/parcels")
+    }
+    assert sent
+    assert all(code == f"SH-{shipment}" for shipment, code in sent)
