@@ -269,7 +269,7 @@ def _auth(auth: t.Any) -> tuple[AuthPlacement | None, dict[str, str]]:
     if kind == "api_key":
         name = str(auth.get("name") or "Authorization")
         location = auth.get("location") or "header"
-        if location == "query":
+        if location in {"query", "param"}:
             return AuthPlacement.query(name, "api_key"), secrets
         if location != "header":
             msg = f"rest_api: 'client.auth.location' must be header or query, got {location!r}."

@@ -237,3 +237,30 @@ def test_a_child_sends_its_parent_fields_in_headers(server: SandboxServer) -> No
     }
     assert sent
     assert all(code == f"SH-{shipment}" for shipment, code in sent)
+
+
+def test_end_value_and_a_parent_not_selected_by_default(server: SandboxServer) -> None:
+    config = example()
+    for resource in config["resources"]:
+        if resource["name"] == "events":
+            resource["endpoint"]["incremental"].update(
+                end_param="until", end_value="2024-01-01T05:00:00Z"
+            )
+        if resource["name"] == "shipments":
+            resource["selected"] = False
+    tap = TapRest(config=config_for(server, rest_api=config), setup_mapper=False)
+    defaults = {
+        entry["tap_stream_id"]: md["metadata"].get("selected-by-default")
+        for entry in tap.catalog_dict["streams"]
+        for md in entry["metadata"]
+        if not md["breadcrumb"]
+    }
+    assert defaults["shipments"] is False
+    assert defaults["parcels"] is True
+    result = sync(TapRest, config_for(server, rest_api=config), discover=True)
+    times = [e["occurred_at"] for e in result.records("events")]
+    assert max(times) < "2024-01-01T05:00:00Z", "end_value is excluded"
+    first = next(r for r in server.requests if r.path == "/v1/events")
+    assert first.query.get("until") == "2024-01-01T05:00:00Z", "end_param (then the links)"
+    assert "shipments" not in result.counts, "a parent not selected is read, not written"
+    assert result.counts["parcels"] == server.api.expected_counts()["parcels"]
