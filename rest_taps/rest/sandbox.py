@@ -98,7 +98,7 @@ class API(SandboxAPI):
         ]
         self.tables["parcels"] = {
             s["id"]: [
-                {"seq": n + 1, "barcode": f"{s['id']}-{n + 1}", "fragile": r.random() < 0.2}
+                {"seq": n + 1, "barcode": f"{s['id']}-{n + 1}", "breakable": r.random() < 0.2}
                 for n in range(i % 5 if i % 7 else PARCEL_PAGE * 2)
             ]
             for i, s in enumerate(self.tables["shipments"])
