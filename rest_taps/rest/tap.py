@@ -10,12 +10,15 @@ wins over `client.base_url`.
 
 from __future__ import annotations
 
+import copy
 import typing as t
 from functools import cached_property
 from pathlib import Path
 
 from singer_sdk import typing as th
+from singer_sdk.configuration._dict_config import parse_environment_config
 from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.helpers._classproperty import classproperty
 
 from rest_taps.common.auth import AuthPlacement
 from rest_taps.common.settings import common_properties
@@ -90,6 +93,15 @@ class TapRest(BaseTap):
     auth = _EXAMPLE_API.auth or _NoAuth("header", ())
     stream_types = stream_types(_EXAMPLE_API)
     config_jsonschema = _settings()
+
+    @classproperty
+    def _env_var_config(cls) -> dict[str, t.Any]:  # noqa: N805
+        """Settings from `TAP_REST_*` variables (`--config ENV`): `rest_api` as given (a
+        path or a JSON text), not decoded as JSON because it may be an object."""
+        schema = copy.deepcopy(cls.config_jsonschema)
+        schema["properties"]["rest_api"] = {"type": ["string"]}
+        cls.append_builtin_config(schema)
+        return parse_environment_config(schema, cls._env_var_prefix)
 
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
         try:

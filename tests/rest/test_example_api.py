@@ -264,3 +264,17 @@ def test_end_value_and_a_parent_not_selected_by_default(server: SandboxServer) -
     assert first.query.get("until") == "2024-01-01T05:00:00Z", "end_param (then the links)"
     assert "shipments" not in result.counts, "a parent not selected is read, not written"
     assert result.counts["parcels"] == server.api.expected_counts()["parcels"]
+
+
+def test_rest_api_from_the_environment(
+    server: SandboxServer, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "api.yaml"
+    path.write_text(yaml.safe_dump(example()))
+    monkeypatch.setenv("TAP_REST_REST_API", str(path))
+    done = run_cli("tap-rest", config_for(server), env_config=True, discover=True)
+    assert done.returncode == 0, done.stderr[-500:]
+    counts = Counter(
+        json.loads(line)["stream"] for line in done.stdout.splitlines() if '"RECORD"' in line
+    )
+    assert counts == {k: v for k, v in server.api.expected_counts().items() if v}
