@@ -40,7 +40,7 @@ from rest_taps.common.pagination import Paging
 from rest_taps.rest import paging
 from rest_taps.rest.selector import PathError, parse
 
-#: Auth type → (placement, the secret fields it reads).
+#: Auth type → the secret fields it reads (settings of the same names).
 AUTH_SECRETS = {
     "bearer": ("token",),
     "api_key": ("api_key",),

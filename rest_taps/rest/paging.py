@@ -343,7 +343,9 @@ def build(config: t.Any, where: str, problems: Problems) -> Paging | None:
     if isinstance(config, str):
         config = {"type": config}
     if not isinstance(config, dict):
-        problems.fatal(f"{where}: paginator must be a type name or an object, got {config!r:.60}")
+        problems.fatal(
+            f"rest_api: {where}: paginator must be a type name or an object, got {config!r:.60}"
+        )
         return None
     kind = config.get("type")
     if kind not in _PARAMETERS:
@@ -358,7 +360,7 @@ def build(config: t.Any, where: str, problems: Problems) -> Paging | None:
     try:
         return _build(kind, config)
     except (TypeError, ValueError) as exc:
-        problems.fatal(f"{where}: paginator {kind!r}: {exc}")
+        problems.fatal(f"rest_api: {where}: paginator {kind!r}: {exc}.")
         return None
 
 
