@@ -81,7 +81,6 @@ _ENDPOINT_KEYS = frozenset(
         "data_selector",
         "response_actions",
         "incremental",
-        "auth",
     }
 )
 _METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"})
