@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import copy
 import typing as t
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 import msgspec
 from singer_sdk.pagination import BaseAPIPaginator
 
 from rest_taps.common.errors import PaginationError
+from rest_taps.common.http import origin
 from rest_taps.common.records import RecordsPath, json_body
 
 if t.TYPE_CHECKING:
@@ -382,10 +383,11 @@ class NextUrlPaging(Paging[str | None]):
             msg = f"{self.where}: the next page's link is not a URL ({link!r:.60})"
             raise PaginationError(f"{msg}; the run stops here.")
         url = urljoin(response.url or response.request.url or "", link)
-        if _origin(url) != _origin(response.url or response.request.url or ""):
+        if origin(url) != origin(response.url or response.request.url or ""):
+            scheme, host, _ = origin(url)
             msg = (
                 f"{self.where}: the next page's link leads to another origin "
-                f"({_origin(url)}); the run stops here rather than send the credential there."
+                f"({scheme}://{host}); the run stops here rather than send the credential there."
             )
             raise PaginationError(msg)
         return url
@@ -394,8 +396,3 @@ class NextUrlPaging(Paging[str | None]):
         if token:
             request.url = token
             request.params = {}
-
-
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}".lower()

@@ -12,9 +12,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 import typing as t
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from rest_taps.common.errors import RequestFailedError, SchemaDriftError
+from rest_taps.common.http import origin
 from rest_taps.common.settings import parse_datetime
 from rest_taps.common.streams import BaseStream
 from rest_taps.rest.config import Parent, Resource, expand
@@ -70,11 +71,11 @@ class RestStream(BaseStream):
         path = expand(self.resource.path, values)
         if not re.match(r"https?://", path):
             return f"{self.url_base}/{path.lstrip('/')}"
-        if _origin(path) != _origin(self.url_base):
+        if origin(path) != origin(self.url_base):
             msg = (
                 f"Stream '{self.name}': its path {path.split('?')[0]} is on another origin than "
-                f"api_url ({_origin(self.url_base)}); the tap sends the credential to api_url's "
-                "origin only, so the run stops here."
+                "api_url; the tap sends the credential to api_url's origin only, so the run "
+                "stops here."
             )
             raise RequestFailedError(msg)
         return path
@@ -266,11 +267,6 @@ class RestStream(BaseStream):
         except TypeError:
             return False
         return super()._below_floor(record)
-
-
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}".lower()
 
 
 def _class_name(name: str) -> str:
