@@ -19,6 +19,8 @@ implicit, as the format documents it:
 - `incremental` on the endpoint (`cursor_path`, `start_param`, `end_param`,
   `initial_value`, `end_value`, `row_order`), or as a param of `type: incremental`.
 - `response_actions`: `{status_code, content, action: ignore}`.
+- A path whose last segment is a placeholder (`posts/{resources.posts.id}`) reads one
+  entity: its records default to the whole body (`$`) and its paging to one page.
 
 What a config file cannot carry (Python callables: custom paginators, auth classes,
 `convert`, response hooks, processing steps) makes its resource be left out with a
@@ -28,6 +30,7 @@ warning naming it; a malformed config ends the run before any request, with one 
 from __future__ import annotations
 
 import json
+import re
 import string
 import typing as t
 from dataclasses import dataclass, field
@@ -339,13 +342,18 @@ def _resource(
     incremental = _incremental(endpoint.get("incremental"), params, where, problems)
     parent, path = _parent(item, path, params, problems, names)
     selector = endpoint.get("data_selector")
+    paginator_config = endpoint.get("paginator")
+    if _one_entity(path):  # `…/{id}`: one object, one page, unless the config says
+        selector = "$" if selector is None else selector
+        paginator_config = "single_page" if paginator_config is None else paginator_config
+    elif paginator_config is None:
+        paginator_config = client_paginator
     if selector is not None:
         try:
             parse(str(selector))
         except PathError as exc:
             problems.fatal(f"rest_api: {where}: data_selector: {exc}.")
             return None
-    paginator_config = endpoint.get("paginator", client_paginator)
     paginator = None
     if not paging.is_auto(paginator_config):
         paginator = paging.build(paginator_config, where, problems)
@@ -370,6 +378,12 @@ def _resource(
         parent=parent,
         selected=item.get("selected", True) is not False,
     )
+
+
+def _one_entity(path: str) -> bool:
+    """Whether a path's last segment is a placeholder (`posts/{id}`): one entity."""
+    last = path.split("?", maxsplit=1)[0].rstrip("/").rsplit("/", 1)[-1]
+    return re.search(r"\{[\w.\-]+\}", last) is not None
 
 
 def _keys(value: t.Any, where: str, problems: Problems) -> tuple[str, ...]:

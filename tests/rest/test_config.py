@@ -10,6 +10,7 @@ import requests
 from singer_sdk.streams.rest import HTTPRequest
 
 from rest_taps.common.errors import PaginationError
+from rest_taps.common.pagination import NextUrlPaging, SinglePage
 from rest_taps.common.records import BadResponseError
 from rest_taps.rest import paging
 from rest_taps.rest.config import ConfigError, Problems, expand, read
@@ -275,3 +276,19 @@ def test_found_paging_follows_what_the_first_page_shows() -> None:
     )
     assert cursors == [None, ("CursorPaging", "c2")]
     assert walk(paging.AutoPaging(), [{"data": [1]}]) == [None], "else one page"
+
+
+def test_a_path_ending_in_a_placeholder_reads_one_entity() -> None:
+    config = api(
+        "posts",
+        {"name": "post", "endpoint": "posts/{resources.posts.id}"},
+        {"name": "comments", "endpoint": "posts/{resources.posts.id}/comments"},
+        {"name": "own", "endpoint": {"path": "x/{resources.posts.id}", "data_selector": "d"}},
+        paginator="json_link",
+    )
+    resources = {r.name: r for r in read(config).resources}
+    assert resources["post"].data_selector == "$"
+    assert isinstance(resources["post"].paginator, SinglePage)
+    assert resources["comments"].data_selector is None
+    assert isinstance(resources["comments"].paginator, NextUrlPaging), "the client's"
+    assert resources["own"].data_selector == "d"
