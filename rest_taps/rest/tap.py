@@ -124,6 +124,12 @@ class TapRest(BaseTap):
         """The `rest_api` setting, read and resolved (problems logged once)."""
         value = self._config.get("rest_api")
         if value is None:
+            if not self._config.get("sandbox"):
+                self.logger.warning(
+                    "Setting 'rest_api' is not set: reading the API of the built-in sandbox's "
+                    "config (%s).",
+                    EXAMPLE.name,
+                )
             return _EXAMPLE_API
         api = rest_config.read(rest_config.load(value))
         for line in api.problems.warnings:
