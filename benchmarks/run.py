@@ -180,13 +180,20 @@ else:
 
 
 def catalog_for(
-    tap: str, streams: set[str], config_path: Path, out: Path, *, undeclared: bool = True
+    tap: str,
+    streams: set[str],
+    config_path: Path,
+    out: Path,
+    *,
+    undeclared: bool = True,
+    sampled: bool = False,
 ) -> Path:
-    """The declared catalog with `streams` selected; with `undeclared`, less every third
-    property that is not a key: records carry those as fields the schema does not declare."""
+    """The declared catalog (with `sampled`: the one discovery makes from the API's first
+    pages) with `streams` selected; with `undeclared`, less every third property that is
+    not a key: records carry those as fields the schema does not declare."""
     config = json.loads(config_path.read_text())
     declared = config_path.with_suffix(".declared.json")
-    declared.write_text(json.dumps({**config, "schema_evolution": "off"}))  # no sampling
+    declared.write_text(json.dumps(config if sampled else {**config, "schema_evolution": "off"}))
     catalog = json.loads(
         subprocess.run(
             [str(BIN / tap), "--config", str(declared), "--discover"],
@@ -322,12 +329,20 @@ def bench_items(records: int, runs: int) -> None:
 
 
 def tap_command(
-    tap: str, config: dict, streams: set[str], work: Path, *, undeclared: bool = True
+    tap: str,
+    config: dict,
+    streams: set[str],
+    work: Path,
+    *,
+    undeclared: bool = True,
+    sampled: bool = False,
 ) -> list[str]:
     config_path = work / f"{tap}-{len(list(work.iterdir()))}.json"
     config_path.write_text(json.dumps(config))
     catalog_path = work / f"{config_path.stem}-catalog.json"
-    catalog = catalog_for(tap, streams, config_path, catalog_path, undeclared=undeclared)
+    catalog = catalog_for(
+        tap, streams, config_path, catalog_path, undeclared=undeclared, sampled=sampled
+    )
     return [str(BIN / tap), "--config", str(config_path), "--catalog", str(catalog)]
 
 

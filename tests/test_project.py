@@ -12,6 +12,7 @@ import yaml
 
 from rest_taps.common import pagination
 from rest_taps.common.registry import tap_classes
+from rest_taps.rest import paging as rest_paging
 from scripts import project_files, tap_readmes
 from tests.support import ROOT, available_taps
 
@@ -84,6 +85,11 @@ PAGING_WORDS: dict[type, str] = {
     pagination.BodyCursorPaging: "search cursor",
     pagination.RecordCursorPaging: "record cursor",
     pagination.SinglePage: "none",
+    pagination.NextUrlPaging: "link",
+    rest_paging.RangePaging: "range",
+    rest_paging.CursorPaging: "cursor",
+    rest_paging.HeaderCursorPaging: "header cursor",
+    rest_paging.AutoPaging: "found",
 }
 
 

@@ -19,11 +19,13 @@ from __future__ import annotations
 
 import copy
 import typing as t
+from urllib.parse import urljoin
 
 import msgspec
 from singer_sdk.pagination import BaseAPIPaginator
 
 from rest_taps.common.errors import PaginationError
+from rest_taps.common.http import origin
 from rest_taps.common.records import RecordsPath, json_body
 
 if t.TYPE_CHECKING:
@@ -352,3 +354,46 @@ class SinglePage(Paging[None]):
 
     def apply(self, request: HTTPRequest, token: None) -> None:
         pass
+
+
+class NextUrlPaging(Paging[str | None]):
+    """The next page's whole URL: from the body at `path` (a JSON link), or from the
+    `Link` header's relation `rel` (a header link) when `path` is None. The next request
+    goes to that URL as it is (its query carries the paging), and only within the origin
+    of the first request: a link elsewhere ends the run rather than send the credential
+    there.
+    """
+
+    def __init__(
+        self,
+        path: t.Callable[[t.Any], t.Any] | None = None,
+        rel: str = "next",
+    ) -> None:
+        super().__init__(None)
+        self.path = path
+        self.rel = rel
+
+    def get_next(self, response: requests.Response) -> str | None:
+        if self.path is None:
+            link = response.links.get(self.rel, {}).get("url")
+        else:
+            link = self.path(json_body(response))
+        if not link:
+            return None
+        if not isinstance(link, str):
+            msg = f"{self.where}: the next page's link is not a URL ({link!r:.60})"
+            raise PaginationError(f"{msg}; the run stops here.")
+        url = urljoin(response.url or response.request.url or "", link)
+        if origin(url) != origin(response.url or response.request.url or ""):
+            scheme, host, _ = origin(url)
+            msg = (
+                f"{self.where}: the next page's link leads to another origin "
+                f"({scheme}://{host}); the run stops here rather than send the credential there."
+            )
+            raise PaginationError(msg)
+        return url
+
+    def apply(self, request: HTTPRequest, token: str | None) -> None:
+        if token:
+            request.url = token
+            request.params = {}

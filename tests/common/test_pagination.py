@@ -13,6 +13,7 @@ from rest_taps.common.errors import PaginationError
 from rest_taps.common.pagination import (
     BodyCursorPaging,
     NextCursorPaging,
+    NextUrlPaging,
     OffsetPaging,
     PageNumberPaging,
     RecordCursorPaging,
@@ -257,3 +258,34 @@ def test_a_page_cap_ends_endless_distinct_pages() -> None:
     run = PageNumberPaging(page_size=1).new(RecordsPath("$[*]"), max_pages=3, where="Stream 'x'")
     with pytest.raises(PaginationError, match=r"more than 3 pages \(max_pages\)"):
         walk(run, [[i] for i in range(10)])
+
+
+def linked(body: object, url: str, link: str | None = None) -> requests.Response:
+    resp = response(body)
+    resp.url = url
+    if link:
+        resp.headers["Link"] = f'<{link}>; rel="next"'
+    return resp
+
+
+def test_next_url_paging_follows_links_within_the_origin() -> None:
+    paging = NextUrlPaging(path=lambda body: body.get("next")).new(RecordsPath("$.data[*]"))
+    paging.advance(linked({"data": [1], "next": "/v1/x?page=2"}, "http://127.0.0.1:9/v1/x"))
+    assert paging.current_value == "http://127.0.0.1:9/v1/x?page=2", "relative: joined"
+    request = HTTPRequest(url="http://127.0.0.1:9/v1/x", params={"page": 1, "lang": "en"})
+    NextUrlPaging().apply(request, paging.current_value)
+    assert (request.url, request.params) == (paging.current_value, {}), "the link as it is"
+    paging.advance(linked({"data": [2], "next": None}, paging.current_value))
+    assert paging.finished
+    header = NextUrlPaging().new(RecordsPath("$.data[*]"))
+    header.advance(linked({"data": [1]}, "http://127.0.0.1:9/v1/x", "http://127.0.0.1:9/v1/x?p=2"))
+    assert header.current_value == "http://127.0.0.1:9/v1/x?p=2"
+    header.advance(linked({"data": [2]}, header.current_value))
+    assert header.finished, "no Link header: the last page"
+
+
+def test_next_url_paging_refuses_another_origin() -> None:
+    paging = NextUrlPaging(path=lambda body: body["next"]).new(RecordsPath("$.data[*]"))
+    away = {"data": [1], "next": "https://elsewhere.example.com/v1/x?page=2"}
+    with pytest.raises(PaginationError, match="another origin"):
+        paging.advance(linked(away, "http://127.0.0.1:9/v1/x"))

@@ -1,0 +1,1 @@
+"""tap-rest: any REST API from its `rest_api` config."""
