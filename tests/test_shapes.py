@@ -21,6 +21,14 @@ from rest_taps.customer_messaging.sandbox import CustomerMessagingAPI
 from rest_taps.error_tracking.sandbox import ErrorTrackingAPI
 from rest_taps.pipeline_crm.sandbox import RECENTS, PipelineCrmAPI
 from rest_taps.web_experiments.sandbox import WebExperimentsAPI
+from tests.fidelity import (
+    RFC3339_UTC,
+    carries,
+    instant,
+    invalid_records,
+    normalized,
+    same_value,
+)
 from tests.support import (
     SyncResult,
     config_for,
@@ -35,18 +43,42 @@ ACCOUNT_SETTINGS = ("smartcode", "thresholds", "integrations")
 
 
 def cli(
-    package: str, server: SandboxServer, state: dict | None = None, **kwargs: t.Any
+    package: str,
+    server: SandboxServer,
+    state: dict | None = None,
+    settings: dict | None = None,
+    **kwargs: t.Any,
 ) -> tuple[SyncResult, str]:
-    """A run of `package`'s command against `server`, which must succeed: its messages
-    and its log."""
-    proc = run_cli(tap_class(package).name, config_for(server), state, **kwargs)
+    """A run of `package`'s command against `server` (with `settings`), which must
+    succeed: its messages and its log."""
+    config = config_for(server, **(settings or {}))
+    proc = run_cli(tap_class(package).name, config, state, **kwargs)
     assert proc.returncode == 0, proc.stderr[-2000:]
     return parse_messages(proc.stdout), proc.stderr
 
 
-def iso(sql: str) -> str:
-    """`YYYY-MM-DD HH:MM:SS` (UTC) as `_sdc_deleted_at` writes it."""
-    return dt.datetime.fromisoformat(sql).replace(tzinfo=dt.UTC).isoformat()
+def rfc3339(moment: str | int) -> str:
+    """A time the sandbox serves (`YYYY-MM-DD HH:MM:SS` in UTC, or Unix seconds) as the
+    taps write `_sdc_deleted_at`: RFC 3339 in UTC, whole seconds."""
+    return instant(moment).strftime("%Y-%m-%dT%H:%M:%SZ")  # type: ignore[union-attr]
+
+
+def same_record(emitted: t.Any, sent: t.Any) -> bool:
+    """The same fields (at every depth) with the same values, a time as the same instant
+    in RFC 3339 UTC (`tests.fidelity.same_value`)."""
+    if isinstance(sent, dict):
+        return (
+            isinstance(emitted, dict)
+            and emitted.keys() == sent.keys()
+            and all(same_record(emitted[key], value) for key, value in sent.items())
+        )
+    if isinstance(sent, list):
+        return (
+            isinstance(emitted, list)
+            and len(emitted) == len(sent)
+            and all(map(same_record, emitted, sent))
+        )
+    return same_value(emitted, sent)
 
 
 # -- deletions ------------------------------------------------------------------------------
@@ -83,13 +115,15 @@ def test_a_deleted_item_in_recents_is_a_record_of_its_key_and_deletion_time(
     assert len(pages) == 1, "one page"
     tombstone = deals[1]
     assert set(tombstone) == {"id", DELETED_AT}
+    assert RFC3339_UTC.match(tombstone[DELETED_AT]), tombstone
     assert before <= dt.datetime.fromisoformat(tombstone[DELETED_AT]) <= dt.datetime.now(dt.UTC)
     assert DELETED_AT not in deals[0]
     assert DELETED_AT not in deals[2]
     # no warning about its missing time; the bookmark is the newest time sent
     assert "no 'update_time'" not in log
     bookmark = second.state["bookmarks"]["deals"]["replication_key_value"]
-    assert bookmark == deals[2]["update_time"] > changed["update_time"]
+    assert bookmark == deals[2]["update_time"]
+    assert instant(bookmark) > instant(changed["update_time"])
     # the deleted deal's products are not read, the others' are
     asked = {int(r.path.split("/")[3]) for r in crm.requests_to("/v1/deals/*/products")}
     assert asked == {d["id"] for d in second.records("deals") if DELETED_AT not in d}
@@ -97,6 +131,7 @@ def test_a_deleted_item_in_recents_is_a_record_of_its_key_and_deletion_time(
     # the schema declares the property
     declared = second.schemas["deals"]["schema"]["properties"][DELETED_AT]
     assert declared == {"type": ["string", "null"], "format": "date-time"}
+    assert invalid_records(second.messages) == []
 
 
 def test_every_recents_type_reports_deletions_and_full_syncs_read_them(
@@ -110,6 +145,7 @@ def test_every_recents_type_reports_deletions_and_full_syncs_read_them(
         tombstones = [r for r in result.records(stream) if set(r) == {"id", DELETED_AT}]
         assert [r["id"] for r in tombstones] == [gone[stream]], stream
         assert DELETED_AT in result.schemas[stream]["schema"]["properties"], stream
+    assert invalid_records(result.messages) == []
     assert "no 'update_time'" not in log
 
 
@@ -129,7 +165,12 @@ def test_pages_of_deletions_only_are_told_apart() -> None:
     assert len(pages) >= 2, "two pages of deletions only"
 
 
-def test_an_element_with_its_own_time_is_deleted_at_that_time(crm: SandboxServer) -> None:
+@pytest.mark.parametrize("time_format", ["rfc3339", "raw"])
+def test_an_element_with_its_own_time_is_deleted_at_that_time(
+    crm: SandboxServer, time_format: str
+) -> None:
+    """`_sdc_deleted_at` is RFC 3339 in UTC with either `time_format`: the other times
+    follow the setting."""
     body = {
         "success": True,
         "data": [
@@ -139,13 +180,17 @@ def test_an_element_with_its_own_time_is_deleted_at_that_time(crm: SandboxServer
         ],
     }
     crm.inject("/v1/recents", "body", body=body)
-    catalog = declared_catalog(tap_class("pipeline_crm"), config_for(crm), ["deals"])
-    result, _ = cli("pipeline_crm", crm, catalog=catalog)
+    settings = {"time_format": time_format}
+    config = config_for(crm, **settings)
+    catalog = declared_catalog(tap_class("pipeline_crm"), config, ["deals"])
+    result, _ = cli("pipeline_crm", crm, settings=settings, catalog=catalog)
+    converted = time_format == "rfc3339"
     assert result.records("deals") == [
-        body["data"][0]["data"],
-        {"id": 2, DELETED_AT: "2024-05-01T10:00:00+00:00"},
-        body["data"][2]["data"],
+        {"id": 1, "update_time": "2024-05-01T09:00:00Z" if converted else "2024-05-01 09:00:00"},
+        {"id": 2, DELETED_AT: "2024-05-01T10:00:00Z"},
+        {"id": 3, "update_time": "2024-05-01T11:00:00Z" if converted else "2024-05-01 11:00:00"},
     ]
+    assert invalid_records(result.messages) == []
 
 
 def test_records_in_a_deleted_state_are_written_whole_with_the_deletion_time(
@@ -160,11 +205,13 @@ def test_records_in_a_deleted_state_are_written_whole_with_the_deletion_time(
     deals = {d["id"]: d for d in result.records("deals")}
     persons = {p["id"]: p for p in result.records("persons")}
     written = deals.pop(deal["id"])
-    assert written == {**deal, DELETED_AT: iso(deal["update_time"])}
+    assert same_record(written, {**deal, DELETED_AT: rfc3339(deal["update_time"])}), written
+    assert written[DELETED_AT] == rfc3339(deal["update_time"])
     written = persons.pop(person["id"])
+    assert carries(normalized(written), normalized(person)), written  # nulls aside
     assert (written["delete_time"], written[DELETED_AT]) == (
-        "2024-02-03 04:05:06",
-        "2024-02-03T04:05:06+00:00",
+        "2024-02-03T04:05:06Z",
+        "2024-02-03T04:05:06Z",
     )
     assert len(deals) == 2
     assert len(persons) == 1
@@ -172,7 +219,7 @@ def test_records_in_a_deleted_state_are_written_whole_with_the_deletion_time(
     users = {u["id"]: u for u in api.tables["users"]}
     for user in result.records("users"):  # the sandbox's last user is a deleted one
         if users[user["id"]]["is_deleted"]:
-            assert user[DELETED_AT] == iso(users[user["id"]]["modified"])
+            assert user[DELETED_AT] == rfc3339(users[user["id"]]["modified"])
         else:
             assert DELETED_AT not in user
     assert any(u["is_deleted"] for u in users.values())
@@ -189,8 +236,8 @@ def test_a_deleted_project_is_listed_with_a_null_name() -> None:
     deleted = [p for p in projects if p["name"] is None]
     assert deleted, "the sandbox lists a deleted project"
     for project in projects:
-        moment = dt.datetime.fromtimestamp(served[project["id"]]["date_modified"], dt.UTC)
-        expected = moment.isoformat() if project["name"] is None else None
+        moment = served[project["id"]]["date_modified"]
+        expected = rfc3339(moment) if project["name"] is None else None
         assert project.get(DELETED_AT) == expected
     assert DELETED_AT in result.schemas["projects"]["schema"]["properties"]
     assert DELETED_AT not in result.schemas["items"]["schema"]["properties"]
@@ -260,4 +307,5 @@ def test_conversation_parts_are_read_in_both_forms(flat: bool) -> None:
     assert len(parts) == api.expected_counts()["conversation_parts"] > 0
     served = {p["id"]: p for rows in api.tables["conversation_parts"].values() for p in rows}
     for part in parts:
-        assert part == {**served[part["id"]], "conversation_id": part["conversation_id"]}
+        sent = {**served[part["id"]], "conversation_id": part["conversation_id"]}
+        assert same_record(part, sent), (part, sent)

@@ -10,8 +10,10 @@ APIs report a deletion in one of two ways, and a stream declares which (`Deletio
   written whole, with `_sdc_deleted_at` added.
 
 `_sdc_deleted_at` is the deletion's own time where the element or record carries one (the
-first of the declared time fields that holds a value), else the time the deletion was
-seen. A loader then marks the row deleted (or removes it) instead of keeping a stale row.
+first of the declared time fields that holds a time, in any form `times.instant` reads),
+else the time the deletion was seen; either way RFC 3339 in UTC, as every time is written
+(`time_format: raw` too: the property is the Singer convention's, not the API's). A loader
+then marks the row deleted (or removes it) instead of keeping a stale row.
 """
 
 from __future__ import annotations
@@ -20,11 +22,11 @@ import datetime as dt
 import typing as t
 from dataclasses import dataclass, field
 
+from rest_taps.common import times
+
 #: The property a deletion sets, and its schema (declared on every stream with deletions).
 DELETED_AT = "_sdc_deleted_at"
 DELETED_AT_SCHEMA: dict[str, t.Any] = {"type": ["string", "null"], "format": "date-time"}
-#: Epoch numbers above this are milliseconds (as seconds it is the year 5138).
-_MILLISECONDS = 10**11
 
 
 class _Present:
@@ -77,12 +79,12 @@ class Deletions:
 
     def deleted_at(self, source: dict, seen: dt.datetime) -> str:
         """The deletion time in `source` (first time field with a readable value), else
-        `seen`, as ISO 8601 in UTC."""
+        `seen`, as RFC 3339 in UTC (`YYYY-MM-DDTHH:MM:SS[.fff]Z`)."""
         for name in self.time_fields:
-            moment = _moment(source.get(name))
+            moment = times.instant(source.get(name))
             if moment is not None:
-                return moment.astimezone(dt.UTC).isoformat()
-        return seen.astimezone(dt.UTC).isoformat()
+                return times.rfc3339(moment)
+        return times.rfc3339(seen)
 
 
 def is_deletion(record: dict) -> bool:
@@ -95,20 +97,3 @@ def _same(value: t.Any, marker: t.Any) -> bool:
     if isinstance(marker, bool) and isinstance(value, int | bool):
         return bool(value) is marker and value in (0, 1)
     return value == marker
-
-
-def _moment(value: t.Any) -> dt.datetime | None:
-    """A time value as an aware datetime: epoch seconds or milliseconds, ISO 8601 or
-    `YYYY-MM-DD HH:MM:SS` (naive times are UTC); None if it is none of these."""
-    if isinstance(value, bool) or value is None:
-        return None
-    try:
-        if isinstance(value, int | float):
-            seconds = value / 1000 if abs(value) > _MILLISECONDS else value
-            return dt.datetime.fromtimestamp(seconds, dt.UTC)
-        if isinstance(value, str) and value:
-            parsed = dt.datetime.fromisoformat(value)
-            return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
-    except (ValueError, OverflowError, OSError):
-        return None
-    return None
