@@ -152,8 +152,13 @@ class Selector:
             return []
         return data if isinstance(data, list) else [data]
 
-    def objects(self, body: t.Any) -> list[dict]:
-        """The records of `body`, which must be JSON objects."""
+    def elements(self, body: t.Any) -> list[t.Any]:
+        """The records of `body` (what a page's paging compares with the last page's)."""
+        return self.extract(body)
+
+    def objects(self, body: t.Any, empty: t.Callable[[t.Any], dict] | None = None) -> list[dict]:
+        """The records of `body`, which must be JSON objects (a config declares no
+        deleted items, so `empty`, for the elements of a deleted item, is not used)."""
         records = self.extract(body)
         for record in records:
             if not isinstance(record, dict):
