@@ -303,7 +303,8 @@ def test_time_columns_are_timestamps(
     for name, stream in streams.items():
         kinds, _ = db[name.lower()]
         for key, prop in stream.schema["properties"].items():
-            if prop.get("format") == "date-time" and key.lower() in kinds:
+            # `_sdc_*` columns are the loader's own (target-duckdb makes them text)
+            if prop.get("format") == "date-time" and key.lower() in kinds and key[:5] != "_sdc_":
                 assert kinds[key.lower()] == "TIMESTAMP", f"{name}.{key}: {kinds[key.lower()]}"
                 checked.append(f"{name}.{key}")
     assert {f"{name}.{key}" for name, key in examples.items()} <= set(checked)
