@@ -125,8 +125,8 @@ def sent_records(jsonpath: str, body: t.Any) -> list[t.Any]:
     container that holds one object holds that record; one that wraps its list in a list
     object under its own name (`{"b": {"type": "b.list", "b": [...]}}`) holds that list."""
     head, star, _ = jsonpath.partition("[*]")
-    if star and head == "$" and isinstance(body, dict):
-        body = [body]
+    if star and head == "$":
+        body = [body] if isinstance(body, dict) else body
     elif star:
         parent_path, _, name = head.rpartition(".")
         for parent in extract_jsonpath(parent_path, body):

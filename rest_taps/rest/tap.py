@@ -119,6 +119,12 @@ class TapRest(BaseTap):
             self._config.setdefault("api_url", api.base_url)
         return super()._validate_config(raise_errors=raise_errors)
 
+    @classmethod
+    def path_prefix(cls) -> str:
+        """None: a config's `client.base_url` may end in a path its resources' paths are
+        relative to (`https://host/api/v2/`), so `api_url` may too."""
+        return ""
+
     @cached_property
     def rest_api(self) -> rest_config.RestApi:
         """The `rest_api` setting, read and resolved (problems logged once)."""

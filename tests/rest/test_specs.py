@@ -17,6 +17,9 @@ from pathlib import Path
 
 import pytest
 
+from rest_taps.common import times
+from rest_taps.common.deletions import DELETED_AT
+from rest_taps.common.keys import KeyForms, conversion
 from rest_taps.common.sandbox import SandboxServer
 from rest_taps.rest.tap import TapRest
 from tests.support import api_class, config_for, sync
@@ -155,6 +158,25 @@ def by_key(records: list[dict], keys: list[str]) -> dict[str, dict]:
     return {json.dumps([str(r.get(k)) for k in keys]): merged(r) for r in records}
 
 
+def typed_as(schema: dict, keys: list[str]) -> t.Callable[[dict], dict]:
+    """A tap-rest record as the hand-written tap's schema types it: the times it declares
+    as RFC 3339 in UTC, its key values in their declared form. (A config's records keep
+    the API's own forms: it declares no time and no key type.)"""
+    convert = times.Converter(schema).function
+    properties = schema.get("properties", {})
+    found = (conversion(k, properties[k]) for k in keys if k in properties)
+    forms = KeyForms("", [c for c in found if c is not None])
+
+    def typed(record: dict) -> dict:
+        record = merged(record)
+        if convert is not None:
+            convert(record)
+        forms.conform(record)
+        return record
+
+    return typed
+
+
 def compare(package: str, config: dict, streams: t.Collection[str]) -> None:
     """tap-rest with `config` sends what the hand-written tap sends, stream by stream."""
     with SandboxServer(api_class(package)(records=RECORDS.get(package, 40))).start() as server:
@@ -170,9 +192,11 @@ def compare(package: str, config: dict, streams: t.Collection[str]) -> None:
             discover=True,
         )
     keys = {m["stream"]: m["key_properties"] for m in hand.messages if m["type"] == "SCHEMA"}
+    schemas = {m["stream"]: m["schema"] for m in hand.messages if m["type"] == "SCHEMA"}
     for stream in streams:
         expected = by_key(hand.records(stream), keys[stream])
-        got = by_key(rest.records(stream), keys[stream])
+        typed = typed_as(schemas[stream], keys[stream])
+        got = by_key([typed(r) for r in rest.records(stream)], keys[stream])
         assert expected, f"{package}.{stream}: the hand-written tap sent nothing"
         assert got.keys() == expected.keys(), f"{package}.{stream}: other keys"
         hand_parent, rest_parent = PARENT_KEYS.get(stream, ("", ""))
@@ -180,6 +204,7 @@ def compare(package: str, config: dict, streams: t.Collection[str]) -> None:
             assert got[key].pop(rest_parent, None) == record.pop(hand_parent, None)
             for name in PAGING_FIELDS.get(package, ()):
                 got[key].pop(name, None)
+            record.pop(DELETED_AT, None)  # a config declares no deleted items
             assert got[key] == record, f"{package}.{stream} {key}: another record"
 
 
