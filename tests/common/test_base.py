@@ -205,12 +205,14 @@ def test_retry_after_is_honoured(server: SandboxServer) -> None:
     assert 1.0 <= second <= 2.1
 
 
-@pytest.mark.parametrize(("offset", "low", "high"), [(3, 2.0, 4.2), (-60, 0.0, 0.6)])
+@pytest.mark.parametrize(("offset", "low", "high"), [(3, 2.0, 5.2), (-60, 0.0, 0.6)])
 def test_retry_after_as_an_http_date(
     server: SandboxServer, offset: float, low: float, high: float
 ) -> None:
-    """A date in the future is waited for; one in the past means retry now."""
-    when = email.utils.formatdate(time.time() + offset, usegmt=True)
+    """A date in the future is waited for; one in the past means retry now. (An HTTP date
+    has whole seconds: the next whole second plus `offset` is `offset` to `offset + 1` s
+    away.)"""
+    when = email.utils.formatdate(int(time.time()) + 1 + offset, usegmt=True)
     server.inject("/v1/things", kind="status", status=503, retry_after=when)
     sync(HEADER_TAP, config(server, backoff_factor=30), streams=["things"])
     (first,) = gaps(server, "/v1/things")[:1]
