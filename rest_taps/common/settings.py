@@ -328,12 +328,9 @@ def validate(
         low, high = spec.get("minimum"), spec.get("maximum")
         if (low is not None and value < low) or (high is not None and value > high):
             errors.append(f"Setting '{name}' must be between {low:g} and {high:g}, got {value!r}.")
-    for name, allowed in (
-        ("schema_evolution", SCHEMA_EVOLUTION),
-        ("stream_failures", STREAM_FAILURES),
-        ("time_format", TIME_FORMATS),
-    ):
-        if config.get(name) not in (None, *allowed):
+    for name, spec in schema.get("properties", {}).items():
+        allowed = spec.get("enum")
+        if allowed and config.get(name) not in (None, *allowed):
             errors.append(
                 f"Setting '{name}' must be one of {', '.join(allowed)}, got {config[name]!r}."
             )
