@@ -5,7 +5,7 @@ APIs send a key in another JSON type now and then: an integer id as a numeric st
 replication key is never moved to a variant property (keys and bookmarks depend on it),
 so such a value is converted to the declared type when the conversion loses nothing and
 reads back as the same text: `"822"` → 822 for an integer key, 822 → `"822"` for a
-string key, epoch seconds (or milliseconds) → an ISO 8601 UTC time for a date-time key and
+string key, epoch seconds (or milliseconds) → an RFC 3339 UTC time for a date-time key and
 back for an epoch bookmark. Each stream warns once per property. A value that cannot be
 converted (`"abc"` for an integer) is left as it is: the stream then stops with a line
 naming the property.
@@ -17,10 +17,10 @@ import datetime as dt
 import re
 import typing as t
 
+from rest_taps.common import times
+
 _INTEGER = re.compile(r"-?(0|[1-9][0-9]*)")
 _NUMBER = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]*[1-9])?")
-#: Epoch values from here on are milliseconds (in seconds: the year 5138).
-_MILLISECONDS = 100_000_000_000
 
 
 def _to_integer(value: t.Any) -> int:
@@ -56,10 +56,11 @@ def _to_string(value: t.Any) -> str:
 
 
 def _to_datetime(value: t.Any) -> str:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        seconds = value / 1000 if abs(value) >= _MILLISECONDS else value
-        return dt.datetime.fromtimestamp(seconds, dt.UTC).isoformat()
-    raise ValueError(value)
+    """Epoch seconds or milliseconds as RFC 3339 in UTC, as every time is written."""
+    text = times.to_rfc3339(value) if value.__class__ in (int, float) else None
+    if text is None:
+        raise ValueError(value)
+    return text
 
 
 _CLASSES: dict[str, tuple[type, ...]] = {
