@@ -118,12 +118,18 @@ class SchemaSampler:
 
     def _contexts(self, stream: BaseStream) -> list[dict | None]:
         """Where to read a first page: no context, or each parent of the parent's sample
-        (a sync takes these answers, not asking again)."""
+        but a deleted one (`generate_child_contexts`; a sync takes these answers, not
+        asking again)."""
         if stream.parent_stream_type is None:
             return [None]
         parent = self.streams[self._parent(stream)]
         records = self.samples.get(parent.name, [])
-        return [parent.get_child_context(record, None) for record in records]
+        return [
+            context
+            for record in records
+            for context in parent.generate_child_contexts(record, None)
+            if context is not None
+        ]
 
     def _page(self, stream: BaseStream, context: dict | None) -> list[dict]:
         """One first page of `stream` (runs on a worker); [] when it cannot be read."""

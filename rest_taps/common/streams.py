@@ -690,7 +690,6 @@ class BaseStream(RESTStream[t.Any]):
             for child in self.child_streams
             if isinstance(child, BaseStream)
             and child.selected
-            and not self._tap.stream_failures.failed(child.name)
             and not child.client_side_filter
             and not child.child_streams
         ]
@@ -713,8 +712,9 @@ class BaseStream(RESTStream[t.Any]):
         window: deque[dict] = deque()
         ahead = 2 * self._tap.max_workers
         for record in records:
-            child_context = None if is_deletion(record) else self.get_child_context(record, context)
-            if child_context is not None:
+            for child_context in self.generate_child_contexts(record, context):
+                if child_context is None:
+                    continue
                 key = _context_key(child_context)
                 for child in children:
                     if not failures.failed(child.name):  # a failed child is read no more
@@ -801,15 +801,11 @@ class BaseStream(RESTStream[t.Any]):
             stream.run_log.start(stream.how_it_reads())
         try:
             super().sync(context)
-        except Exception as exc:
-            if not failures.isolate(self, exc):
+        except BaseException as exc:
+            if not (isinstance(exc, Exception) and failures.isolate(self, exc)):
                 for stream in family:
                     stream.run_log.end(failed=True)
                 raise
-        except BaseException:
-            for stream in family:
-                stream.run_log.end(failed=True)
-            raise
         for stream in family:
             stream.run_log.end(failed=failures.failed(stream.name))
 
